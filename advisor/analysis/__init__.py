@@ -1,0 +1,67 @@
+"""Pure functions Profile → Analysis: the step's time, where it goes, and what to distrust."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.analysis.hotspots import Hotspot, LineHeat, rank_hotspots
+from advisor.model import Profile, Split, StepStats
+
+MIN_TRUSTED_SAMPLES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the profile says about the step, computed once for every renderer."""
+
+    profile: Profile
+    step_name: str
+    step_reason: str
+    step_split: Split
+    step_samples: int
+    warmup_split: Split
+    outside_split: Split
+    stats: StepStats
+    hotspots: tuple[Hotspot, ...]
+    caveats: tuple[str, ...]
+
+    @property
+    def step_s(self) -> float:
+        return self.step_split.total
+
+
+def analyze(profile: Profile) -> Analysis:
+    """Rank hotspots in the measured step and collect caveats (few samples, clock disagreement...)."""
+    step = profile.step
+    step_split = profile.region_split("step")
+    samples = profile.region_samples("step")
+    if step is not None:
+        name = profile.frames[step.frame].key.qualname
+        reason = step.reason
+        stats = step.stats
+        if profile.mode == "cprofile" and step.calls:
+            mean = step_split.total / step.calls
+            stats = StepStats(step.calls, 0, mean, mean, mean, step_split.total)
+    else:
+        name = "(whole run)"
+        reason = "no repeated function found; the whole run is analysed"
+        stats = StepStats(1, 0, step_split.total, step_split.total, step_split.total, step_split.total)
+    caveats = list(profile.warnings)
+    if profile.mode != "cprofile" and samples < MIN_TRUSTED_SAMPLES:
+        caveats.append(f"only {samples} samples in the measured step: shares below "
+                       f"{max(1, round(100 / max(samples, 1) ** 0.5))}% are noise; run more steps or "
+                       f"lower --interval")
+    thread_cpu = profile.clock.get("thread_cpu_s")
+    sampled_cpu = profile.clock.get("sampled_cpu_s")
+    wall = profile.clock.get("sampled_wall_s")
+    if thread_cpu is not None and sampled_cpu is not None and wall:
+        gap = abs(thread_cpu - sampled_cpu) / wall
+        if gap > 0.05:
+            caveats.append(f"the sampled on-CPU time ({sampled_cpu:.2f} s) and the thread's CPU clock "
+                           f"({thread_cpu:.2f} s) differ by {gap:.0%} of the run: treat the split "
+                           "with care (other threads holding the GIL?)")
+    return Analysis(profile, name, reason, step_split, samples, profile.region_split("warmup"),
+                    profile.region_split("outside"), stats, rank_hotspots(profile), tuple(caveats))
+
+
+__all__ = ["Analysis", "Hotspot", "LineHeat", "analyze", "rank_hotspots"]

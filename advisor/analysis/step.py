@@ -1,0 +1,133 @@
+"""Finding the training step: invocations from samples, ``--step`` matching, auto-detection.
+
+Pure functions over frame ids and samples; ``capture/build.py`` calls them once, while building the
+profile, so the saved profile already says which function is the step and why.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from advisor.model import Candidate, FrameKey
+
+MIN_CALLS = 2  # "called repeatedly"
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One call of one function, as seen by consecutive samples (index range and time covered)."""
+
+    frame: int
+    first: int
+    last: int
+    covered_s: float
+
+
+@dataclass(slots=True)
+class CallTable:
+    """Per function: invocations seen (outermost calls only), inclusive seconds, frames seen above it."""
+
+    invocations: dict[int, list[Invocation]] = field(default_factory=dict)
+    inclusive_s: dict[int, float] = field(default_factory=dict)
+    above: dict[int, set[int]] = field(default_factory=dict)
+
+
+def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> CallTable:
+    """Follow invocations through samples given as (frame ids root→leaf, weight, new_from).
+
+    A frame at depth ``d`` continues the previous sample's invocation when ``d < new_from`` (the sampler
+    kept the very same frame objects); otherwise it is a new call. Recursive calls count once, at their
+    outermost depth.
+    """
+    table = CallTable()
+    active: list[Invocation | None] = []
+    for idx, (frames, weight, new_from) in enumerate(samples):
+        seen: set[int] = set()
+        nxt: list[Invocation | None] = []
+        for depth, fid in enumerate(frames):
+            outer = fid not in seen
+            inv = active[depth] if depth < new_from and depth < len(active) else None
+            if outer:
+                seen.add(fid)
+                if inv is None or inv.frame != fid:
+                    inv = Invocation(fid, idx, idx, 0.0)
+                    table.invocations.setdefault(fid, []).append(inv)
+                inv.last = idx
+                inv.covered_s += weight
+                table.inclusive_s[fid] = table.inclusive_s.get(fid, 0.0) + weight
+                table.above.setdefault(fid, set()).update(frames[:depth])
+                nxt.append(inv)
+            else:
+                nxt.append(None)
+        active = nxt
+    return table
+
+
+def candidates(table: CallTable, frames: list[FrameKey], calls: dict[int, int] | None = None) -> list[Candidate]:
+    """Python functions called at least twice, heaviest first; exact counts override sampled ones."""
+    out = []
+    for fid, inclusive in table.inclusive_s.items():
+        key = frames[fid]
+        if key.kind != "python" or key.qualname == "<module>":
+            continue
+        n = calls.get(fid, 0) if calls is not None else len(table.invocations.get(fid, []))
+        if n >= MIN_CALLS:
+            out.append(Candidate(fid, n, inclusive))
+    out.sort(key=lambda c: (-c.inclusive_s, -c.calls))
+    return out
+
+
+def choose_step(cands: list[Candidate], table: CallTable, user: list[bool]) -> Candidate | None:
+    """Pick the step among repeated functions.
+
+    Start from the heaviest (preferring the team's own code when it holds at least half as much time),
+    then move down to a descendant that is called at least twice as often and still holds at least half
+    the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it.
+    """
+    if not cands:
+        return None
+    best = cands[0]
+    users = [c for c in cands if user[c.frame]]
+    if users and users[0].inclusive_s >= 0.5 * best.inclusive_s:
+        best = users[0]
+    pool = users if user[best.frame] else cands
+    while True:
+        finer = [c for c in pool if best.frame in table.above.get(c.frame, set())
+                 and c.calls >= 2 * best.calls and c.inclusive_s >= 0.5 * best.inclusive_s]
+        if not finer:
+            return best
+        best = max(finer, key=lambda c: (c.inclusive_s, c.calls))
+
+
+def match_step(spec: str, frames: list[FrameKey]) -> list[int]:
+    """Frame ids matching ``--step``: ``name``, ``Class.method`` or ``module:qualname``."""
+    module, _, qual = spec.rpartition(":")
+    hits = []
+    for fid, key in enumerate(frames):
+        if key.kind != "python":
+            continue
+        if module:
+            if key.qualname != qual or not _file_is_module(key.file, module):
+                continue
+        elif "." in spec:
+            if key.qualname != spec and not key.qualname.endswith("." + spec):
+                continue
+        elif key.qualname.rpartition(".")[2] != spec:
+            continue
+        hits.append(fid)
+    return hits
+
+
+def _file_is_module(file: str, module: str) -> bool:
+    parts = PurePath(file).with_suffix("").parts
+    mod = tuple(module.split("."))
+    return parts[-len(mod):] == mod or (parts[-1:] == ("__init__",) and parts[-len(mod) - 1:-1] == mod)
+
+
+def closest(spec: str, cands: list[Candidate], frames: list[FrameKey], n: int = 5) -> list[Candidate]:
+    """The candidates whose names are closest to ``spec`` (for the --step-not-found message)."""
+    name = spec.rpartition(":")[2]
+    scored = sorted(cands, key=lambda c: -difflib.SequenceMatcher(None, name, frames[c.frame].qualname).ratio())
+    return scored[:n]

@@ -1,0 +1,182 @@
+"""The library API the CLI, notebooks and tests share: profile a script, or a region of code."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType
+from typing import Iterator
+
+from advisor.analysis import step as stepmod
+from advisor.capture.build import UserCode, build_profile
+from advisor.capture.environment import collect_environment
+from advisor.capture.raw import RawCapture
+from advisor.capture.runner import Target, check_target, run_target
+from advisor.capture.sampler import Sampler, code_key
+from advisor.capture.stepwatch import AutoStepWatch, NamedStepWatch
+from advisor.errors import OutputError, StepNotFound, UsageError
+from advisor.model import Outcome, Profile
+
+DEFAULT_INTERVAL_S = 0.005
+PROFILE_NAME = "profile.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileOptions:
+    """How to profile: mode, interval, step focus, user-code folders."""
+
+    mode: str = "sample"
+    interval_s: float = DEFAULT_INTERVAL_S
+    step: str | None = None
+    warmup: int = 1
+    max_steps: int | None = None
+    user_code: tuple[str, ...] = field(default_factory=tuple)
+
+    def check(self) -> None:
+        if self.mode not in ("sample", "cprofile", "pyinstrument"):
+            raise UsageError(f"unknown --mode {self.mode!r}; choose sample, cprofile or pyinstrument")
+        if not (self.interval_s > 0) or self.interval_s > 10:
+            raise UsageError(f"--interval must be between 0 and 10 seconds, got {self.interval_s}")
+        if self.warmup < 0:
+            raise UsageError("--warmup must be 0 or more")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise UsageError("--max-steps must be 1 or more")
+        for p in self.user_code:
+            if not Path(p).is_dir():
+                raise UsageError(f"--user-code {p}: no such folder")
+
+
+def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
+    """Create ``out_dir`` if needed and prove it is writable, before any script runs."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".advisor-probe-", dir=out)
+        try:
+            os.write(fd, b"x" * 4096)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"--out {out} is not writable: {exc.strerror or exc}") from None
+    return out
+
+
+def _capturer(options: ProfileOptions, target: Target, user: UserCode):
+    """The profiler object for the mode, plus a watch-only sampler when --max-steps needs one."""
+    watch = None
+    if options.max_steps is not None:
+        if options.step:
+            watch = NamedStepWatch(options.step, options.warmup, options.max_steps)
+        else:
+            watch = AutoStepWatch(options.warmup, options.max_steps, lambda c: user.is_user(code_key(c)))
+    if options.mode == "sample":
+        return Sampler(options.interval_s, step_watch=watch), None
+    watcher = Sampler(0.01, step_watch=watch) if watch is not None else None
+    if options.mode == "cprofile":
+        from advisor.capture.deterministic import DeterministicProfiler
+
+        return DeterministicProfiler(), watcher
+    from advisor.capture.pyinstr import PyinstrumentProfiler
+
+    return PyinstrumentProfiler(options.interval_s), watcher
+
+
+class _Both:
+    def __init__(self, main, extra) -> None:
+        self.main, self.extra = main, extra
+
+    def start(self) -> None:
+        if self.extra is not None:
+            self.extra.start()
+        self.main.start()
+
+    def stop(self) -> None:
+        self.main.stop()
+        if self.extra is not None:
+            self.extra.stop()
+
+
+def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
+                   out_dir: str | os.PathLike[str] | None = "advisor-out",
+                   code: CodeType | None = None) -> Profile:
+    """Run ``target`` under the profiler and return its Profile, saved to ``out_dir/profile.json``.
+
+    Checks run first (options, script, output folder); the profile is saved atomically before this
+    returns. Raises ``StepNotFound`` *after* saving when ``--step`` named a function that never ran.
+    The script's own exit code is in ``profile.outcome.exit_code``.
+    """
+    options.check()
+    if code is None:
+        code = check_target(target)
+    out = prepare_output(out_dir) if out_dir is not None else None
+    user = UserCode.default(tuple(str(Path(p).resolve()) for p in options.user_code) or ())
+    profiler, watcher = _capturer(options, target, user)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    t0 = time.perf_counter()
+    outcome = run_target(target, _Both(profiler, watcher), code)
+    wall = time.perf_counter() - t0
+    raw = profiler.to_raw()
+    if options.mode == "pyinstrument" and out is not None:
+        _save_pyisession(profiler, out, raw)
+    command = {"kind": target.kind, "target": target.name, "args": list(target.args), "cwd": os.getcwd()}
+    profile = build_profile(raw, command=command, environment=collect_environment(), outcome=outcome,
+                            wall_s=wall, started_at=started, step_spec=options.step, warmup=options.warmup,
+                            user_code=user)
+    if out is not None:
+        profile.save(out / PROFILE_NAME)
+    if options.step and profile.step is None:
+        raise_step_not_found(options.step, profile)
+    return profile
+
+
+def raise_step_not_found(spec: str, profile: Profile) -> None:
+    keys = [f.key for f in profile.frames]
+    near = stepmod.closest(spec, list(profile.candidates), keys)
+    listing = ", ".join(f"{keys[c.frame].qualname} ({c.calls} calls)" for c in near) or "none were called repeatedly"
+    raise StepNotFound(f"--step {spec!r} never ran; closest candidates: {listing}",
+                       hint="the profile was saved; rerun with one of these, or `advisor report` it as is")
+
+
+def _save_pyisession(profiler, out: Path, raw: RawCapture) -> None:
+    try:
+        profiler.session.save(str(out / "profile.pyisession"))
+    except Exception as exc:  # keep going: the advisor profile matters more
+        raw.warnings.append(f"could not save the pyinstrument session: {exc}")
+
+
+class profiling:
+    """Profile a region of code in the current thread (for notebooks and tests).
+
+    >>> with profiling() as region:          # doctest: +SKIP
+    ...     train_for_a_while()
+    >>> region.profile.step                  # doctest: +SKIP
+    """
+
+    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S, step: str | None = None, warmup: int = 1) -> None:
+        self.options = ProfileOptions(interval_s=interval_s, step=step, warmup=warmup)
+        self.profile: Profile | None = None
+
+    def __enter__(self) -> profiling:
+        self.options.check()
+        self._sampler = Sampler(self.options.interval_s, thread_id=threading.get_ident())
+        self._t0 = time.perf_counter()
+        self._sampler.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._sampler.stop()
+        wall = time.perf_counter() - self._t0
+        outcome = Outcome(0, "exit") if exc_type is None else Outcome(1, "exception", f"{exc_type.__name__}: {exc}")
+        self.profile = build_profile(self._sampler.to_raw(), command={"kind": "region", "target": "", "args": []},
+                                     environment=collect_environment(), outcome=outcome, wall_s=wall,
+                                     step_spec=self.options.step, warmup=self.options.warmup)
+
+    def __iter__(self) -> Iterator[None]:  # pragma: no cover - not iterable, helps type checkers
+        raise TypeError("use `with profiling():`")

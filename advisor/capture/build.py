@@ -1,0 +1,199 @@
+"""After the run: RawCapture → Profile (frame table, step, regions, aggregated stacks, sources).
+
+Runs once, after the script has stopped; nothing here runs inside the user's training loop.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from advisor.analysis import step as stepmod
+from advisor.capture.raw import RawCapture, RawSample
+from advisor.model import Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo
+
+_ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
+_SKIP_ROOT_FILES = ("runpy.py", "<frozen runpy>")
+MAX_SOURCE_BYTES = 2_000_000
+MAX_SOURCE_FILES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class UserCode:
+    """Decides which files are the team's own code.
+
+    By default: any real file outside the standard library, site-packages and advisor itself (so the
+    script's folder and the team's own packages count). ``only`` restricts user code to given folders.
+    """
+
+    library_roots: tuple[str, ...]
+    only: tuple[str, ...] = ()
+
+    @classmethod
+    def default(cls, only: tuple[str, ...] = ()) -> UserCode:
+        paths = sysconfig.get_paths()
+        roots = {paths.get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        roots.add(_ADVISOR_DIR)
+        return cls(tuple(sorted(os.path.realpath(r) for r in roots if r)),
+                   tuple(os.path.realpath(p) for p in only))
+
+    def is_user(self, key: FrameKey) -> bool:
+        if key.kind != "python" or key.file.startswith("<") or not os.path.isabs(key.file):
+            return False
+        real = os.path.realpath(key.file)
+        parts = Path(real).parts
+        if "site-packages" in parts or "dist-packages" in parts:
+            return False
+        if any(real == r or real.startswith(r + os.sep) for r in self.library_roots):
+            return False
+        if self.only:
+            return any(real == r or real.startswith(r + os.sep) for r in self.only)
+        return True
+
+
+def _strip_root(sample: RawSample) -> tuple[tuple[FrameKey, ...], tuple[int, ...], int]:
+    """Drop advisor's and runpy's own frames at the bottom of the stack."""
+    n = 0
+    frames = sample.frames
+    while n < len(frames) and (frames[n].file.startswith(_ADVISOR_DIR) or frames[n].file.endswith(_SKIP_ROOT_FILES)):
+        n += 1
+    return frames[n:], sample.lines[n:], max(0, sample.new_from - n)
+
+
+def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome: Outcome, wall_s: float,
+                  started_at: str | None = None, step_spec: str | None = None, warmup: int = 1,
+                  user_code: UserCode | None = None) -> Profile:
+    """Turn a RawCapture into a Profile: intern frames, find the step, assign regions, aggregate.
+
+    If ``step_spec`` matches nothing, the profile is built with ``step=None`` and a warning; the caller
+    saves it and then raises ``StepNotFound`` (see ``advisor.api``).
+    """
+    user_code = user_code or UserCode.default()
+    frame_ids: dict[FrameKey, int] = {}
+    keys: list[FrameKey] = []
+    rows: list[tuple[tuple[int, ...], tuple[int, ...], float, int, Split]] = []
+    for s in raw.samples:
+        frames, lines, new_from = _strip_root(s)
+        if not frames:
+            continue
+        ids = []
+        for k in frames:
+            fid = frame_ids.get(k)
+            if fid is None:
+                fid = frame_ids[k] = len(keys)
+                keys.append(k)
+            ids.append(fid)
+        rows.append((tuple(ids), lines, s.split.total, new_from, s.split))
+    user = [user_code.is_user(k) for k in keys]
+    calls = None
+    if raw.calls is not None:
+        calls = {frame_ids[k]: n for k, n in raw.calls.items() if k in frame_ids}
+    table = stepmod.track_invocations([(ids, w, nf) for ids, _, w, nf, _ in rows])
+    cands = stepmod.candidates(table, keys, calls)
+    warnings = list(raw.warnings)
+    step_info, step_fid = _find_step(step_spec, cands, table, keys, user, calls, warmup, outcome, raw, warnings)
+    regions = _regions(rows, table, step_fid, warmup if raw.mode != "cprofile" else 0)
+    stacks = _aggregate(rows, regions)
+    sources = _sources(keys, user, stacks)
+    total_cpu = sum(r[4].interpreted + r[4].native + r[4].gc for r in rows)
+    clock = {"sampled_cpu_s": total_cpu, "sampled_wall_s": sum(r[2] for r in rows)}
+    if raw.thread_cpu_s is not None:
+        clock["thread_cpu_s"] = raw.thread_cpu_s
+    return Profile(
+        mode=raw.mode, interval_s=raw.interval_s, command=command, environment=environment,
+        started_at=started_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
+        stacks=tuple(stacks), step=step_info, candidates=tuple(cands[:50]), calls=calls, sources=sources,
+        clock=clock, samples=len(raw.samples), warnings=tuple(warnings),
+    )
+
+
+def _find_step(spec, cands, table, keys, user, calls, warmup, outcome, raw, warnings):
+    if spec:
+        hits = stepmod.match_step(spec, keys)
+        if not hits:
+            warnings.append(f"--step {spec!r} matched no function that ran")
+            return None, None
+        fid = max(hits, key=lambda h: table.inclusive_s.get(h, 0.0))
+        chosen_by, reason_head = "--step", f"--step {spec}"
+    else:
+        best = stepmod.choose_step(cands, table, user)
+        if best is None:
+            warnings.append("no function was called repeatedly: the whole run is analysed as one step "
+                            "(use --step to name the step function)")
+            return None, None
+        fid, chosen_by, reason_head = best.frame, "auto", "auto-detected"
+    invs = table.invocations.get(fid, [])
+    n_calls = calls.get(fid, len(invs)) if calls is not None else len(invs)
+    run_total = _run_total(table)
+    share = table.inclusive_s.get(fid, 0.0) / run_total if run_total else 0.0
+    if raw.mode == "cprofile":
+        durations: tuple[float, ...] = ()
+        timing = "cprofile"
+    else:
+        complete = invs
+        if outcome.stopped_by in ("interrupt", "sigterm", "max-steps", "exception") and invs:
+            complete = invs[:-1]  # the last call was cut short
+        durations = tuple(inv.covered_s for inv in complete[warmup:])
+        timing = "sampled"
+    tail = "; --step to choose" if chosen_by == "auto" else ""
+    reason = f"{reason_head}: {n_calls} calls, {share:.0%} of run time{tail}"
+    return StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), fid
+
+
+def _run_total(table: stepmod.CallTable) -> float:
+    """Total sampled time = the inclusive time of the root frames (each sample counted once)."""
+    roots = {fid for fid, above in table.above.items() if not above}
+    return sum(table.inclusive_s[f] for f in roots)
+
+
+def _regions(rows, table, step_fid, warmup) -> list[str]:
+    if step_fid is None:
+        return ["step"] * len(rows)
+    warm_idx: set[int] = set()
+    for inv in table.invocations.get(step_fid, [])[:warmup]:
+        warm_idx.update(range(inv.first, inv.last + 1))
+    out = []
+    for idx, row in enumerate(rows):
+        if step_fid not in row[0]:
+            out.append("outside")
+        elif idx in warm_idx:
+            out.append("warmup")
+        else:
+            out.append("step")
+    return out
+
+
+def _aggregate(rows, regions) -> list[StackRecord]:
+    agg: dict[tuple, list] = {}
+    for (ids, lines, _w, _nf, split), region in zip(rows, regions):
+        k = (ids, lines, region)
+        cur = agg.get(k)
+        if cur is None:
+            agg[k] = [split, 1]
+        else:
+            cur[0] = cur[0] + split
+            cur[1] += 1
+    return [StackRecord(ids, lines, region, split, n) for (ids, lines, region), (split, n) in agg.items()]
+
+
+def _sources(keys: list[FrameKey], user: list[bool], stacks: list[StackRecord]) -> dict[str, str]:
+    """Text of the user files seen in the step, heaviest first, so reports render anywhere."""
+    weight: dict[str, float] = {}
+    for rec in stacks:
+        if rec.region != "step":
+            continue
+        for fid in set(rec.frames):
+            if user[fid]:
+                weight[keys[fid].file] = weight.get(keys[fid].file, 0.0) + rec.split.total
+    out: dict[str, str] = {}
+    for file in sorted(weight, key=lambda f: -weight[f])[:MAX_SOURCE_FILES]:
+        try:
+            if os.path.getsize(file) <= MAX_SOURCE_BYTES:
+                out[file] = Path(file).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+    return out

@@ -1,0 +1,225 @@
+"""The ``advisor`` command: a thin layer over the library API.
+
+Each command turns options into library arguments, calls one public function, prints, and maps
+``AdvisorError`` to a one-line message and its exit code (``errors.py`` lists them). Everything after the
+script (or after ``-m MODULE``) belongs to the script, so ``advisor profile train.py --epochs 1`` passes
+``--epochs 1`` through untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+from rich.console import Console
+
+from advisor._version import __version__
+from advisor.errors import AdvisorError, UsageError
+
+EXIT_INTERNAL = 70
+_VALUE_OPTIONS = {"--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
+                  "-c", "--user-code", "--export", "-m", "--format"}
+_script_args: list[str] = []
+_debug = False
+
+app = typer.Typer(
+    name="advisor", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    help="Profile a training step and tell which code is worth porting to a compiled language.",
+    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n  advisor profile -m mypkg.train --config run.yaml"
+           "\n\n  advisor report advisor-out/profile.json --config team.toml",
+)
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"advisor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of advisor's own errors."),
+) -> None:
+    global _debug
+    _debug = _debug or debug
+
+
+@app.command(
+    epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
+           "  advisor profile train.py --epochs 1 --lr 0.1\n\n"
+           "  advisor profile --step train_step --max-steps 50 train.py\n\n"
+           "  advisor profile --mode cprofile -m mypkg.train --config run.yaml",
+)
+def profile(
+    script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
+    module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
+    mode: str = typer.Option("sample", "--mode", help="sample (default), cprofile or pyinstrument."),
+    interval: float = typer.Option(0.005, "--interval", help="Seconds between samples."),
+    step: Optional[str] = typer.Option(None, "--step", help="The step: name, Class.method or module:qualname."),
+    warmup: int = typer.Option(1, "--warmup", help="Step calls dropped as warm-up."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop the script after N measured steps."),
+    out: Path = typer.Option(Path("advisor-out"), "--out", "-o", help="Output folder."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
+    user_code: List[str] = typer.Option([], "--user-code", help="Folder whose files count as your code (repeatable)."),
+    export: List[str] = typer.Option([], "--export", help="Also write: speedscope (and pyisession in pyinstrument mode)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
+) -> None:
+    """Run a script unmodified, profile its training step, save and summarize the profile."""
+    from advisor.api import ProfileOptions, profile_script
+    from advisor.capture.runner import Target, check_target
+
+    if (script is None) == (module is None):
+        raise UsageError("give a script to profile (advisor profile train.py ...) or -m MODULE")
+    target = Target("module" if module else "script", module or script or "", tuple(_script_args))
+    options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
+                             user_code=tuple(user_code))
+    options.check()
+    _check_exports(export, mode)
+    hooks = _pre_run_hooks(config)
+    code = check_target(target)
+    from advisor.errors import StepNotFound
+
+    try:
+        prof = profile_script(target, options, out_dir=out, code=code)
+    except StepNotFound:
+        err.print(f"profile saved: {out / 'profile.json'}")
+        raise
+    saved = {"profile saved": str(out / "profile.json")}
+    saved.update(_finish(prof, out, export, hooks))
+    if not quiet:
+        from advisor.analysis import analyze
+        from advisor.render.terminal import render_summary
+
+        render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
+    raise typer.Exit(prof.outcome.exit_code)
+
+
+def _check_exports(export: list[str], mode: str) -> None:
+    for e in export:
+        if e not in ("speedscope", "pyisession"):
+            raise UsageError(f"unknown --export {e!r}; choose speedscope or pyisession")
+        if e == "pyisession" and mode != "pyinstrument":
+            raise UsageError("--export pyisession needs --mode pyinstrument")
+
+
+def _pre_run_hooks(config: Optional[Path]) -> dict[str, Any]:
+    """Checks and renderers that later stages plug in (cost model, reports); config is checked here,
+    before the script runs."""
+    hooks: dict[str, Any] = {}
+    if config is not None and not config.is_file():
+        raise UsageError(f"--config {config}: no such file")
+    return hooks
+
+
+def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> dict[str, str]:
+    """Write the extra outputs; a failure in one is reported and the others still run."""
+    from advisor.model import write_atomic
+
+    saved: dict[str, str] = {}
+    if "speedscope" in export:
+        from advisor.render.speedscope import render_speedscope
+
+        path = write_atomic(out / "profile.speedscope.json", render_speedscope(prof).encode())
+        saved["speedscope"] = str(path)
+    if "pyisession" in export:
+        saved["pyinstrument session"] = str(out / "profile.pyisession")
+    return saved
+
+
+@app.command()
+def report(
+    profile_path: Path = typer.Argument(..., metavar="PROFILE", help="A saved profile.json."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: the profile's)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
+    export: List[str] = typer.Option([], "--export", help="Also write: speedscope."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Summarize a saved profile again, without re-running anything."""
+    from advisor.analysis import analyze
+    from advisor.api import prepare_output
+    from advisor.model import Profile
+    from advisor.render.terminal import render_summary
+
+    _check_exports(export, "sample")
+    hooks = _pre_run_hooks(config)
+    prof = Profile.load(profile_path)
+    out_dir = prepare_output(out if out is not None else profile_path.parent)
+    saved = _finish(prof, out_dir, export, hooks)
+    if not quiet:
+        render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``advisor profile ...`` arguments into advisor's and the script's.
+
+    Advisor's options come first; the first positional argument is the script, and ``-m MODULE`` names
+    the module: everything after either belongs to the script.
+    """
+    if not argv or argv[0] != "profile":
+        return argv, []
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return argv[:i] + argv[i + 1:i + 2], argv[i + 2:]
+        if a == "-m":
+            return argv[:i + 2], argv[i + 2:]
+        if a.startswith("-") and a != "-":
+            i += 2 if (a in _VALUE_OPTIONS) else 1
+            continue
+        return argv[:i + 1], argv[i + 1:]
+    return argv, []
+
+
+def run(argv: list[str] | None = None, standalone: bool = True) -> int:
+    """Run the CLI on ``argv``; returns the exit code (the script's own after ``profile``)."""
+    global _script_args, _debug
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _debug = "--debug" in argv[: argv.index("profile")] if "profile" in argv else "--debug" in argv
+    head = []
+    while argv and argv[0] in ("--debug",):
+        head.append(argv.pop(0))
+    ours, _script_args = split_argv(argv)
+    return _guarded(lambda: app(head + ours, prog_name="advisor", standalone_mode=False))
+
+
+def _guarded(call: Callable[[], Any]) -> int:
+    import click
+
+    try:
+        result = call()
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        err.print(f"advisor: error: {exc.format_message()}", markup=False)
+        return 2
+    except click.exceptions.Abort:
+        return 130
+    except AdvisorError as exc:
+        if _debug:
+            raise
+        err.print(f"advisor: error: {exc.message}", markup=False)
+        if exc.hint:
+            err.print(f"advisor: hint: {exc.hint}", markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in advisor: one line, not a traceback
+        if _debug:
+            raise
+        err.print(f"advisor: internal error: {type(exc).__name__}: {exc} (this is a bug in advisor; "
+                  "rerun with --debug for the traceback)", markup=False)
+        return EXIT_INTERNAL
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

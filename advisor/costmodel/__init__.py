@@ -1,0 +1,1 @@
+"""Cost model: (Analysis, CostConfig) → Advice. Filled in by the cost-model issue."""

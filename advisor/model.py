@@ -1,0 +1,374 @@
+"""The profile model: what one run of a script measured, and its versioned JSON form.
+
+A ``Profile`` is the only thing written to ``profile.json``. It holds aggregated stack records, each with
+its measured split (interpreted / native / waiting / gc, in seconds), the region it was sampled in (the
+measured step, a warm-up step, or outside the step), the frame table, per-step wall times, the
+environment, and the source of the user files that appear in the step, so a report can be rendered on
+another machine. ``Profile.save`` writes atomically; ``Profile.load`` refuses anything it does not
+understand with a one-line ``ProfileFormatError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import OutputError, ProfileFormatError
+
+FORMAT = "advisor-profile"
+VERSION = 1
+BUCKETS = ("interpreted", "native", "waiting", "gc")
+REGIONS = ("step", "warmup", "outside")
+MODES = ("sample", "cprofile", "pyinstrument")
+MAX_LOAD_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Time in seconds by what the thread was doing: the split every decision rests on."""
+
+    interpreted: float = 0.0
+    native: float = 0.0
+    waiting: float = 0.0
+    gc: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.interpreted + self.native + self.waiting + self.gc
+
+    def __add__(self, other: Split) -> Split:
+        return Split(
+            self.interpreted + other.interpreted,
+            self.native + other.native,
+            self.waiting + other.waiting,
+            self.gc + other.gc,
+        )
+
+    def scaled(self, factor: float) -> Split:
+        return Split(self.interpreted * factor, self.native * factor, self.waiting * factor, self.gc * factor)
+
+    def shares(self) -> dict[str, float]:
+        """Each bucket as a fraction of the total (all zero for an empty split)."""
+        total = self.total
+        if total <= 0:
+            return {b: 0.0 for b in BUCKETS}
+        return {b: getattr(self, b) / total for b in BUCKETS}
+
+    def as_list(self) -> list[float]:
+        return [self.interpreted, self.native, self.waiting, self.gc]
+
+    @classmethod
+    def from_list(cls, values: list[float]) -> Split:
+        return cls(*(float(v) for v in values))
+
+
+@dataclass(frozen=True, slots=True)
+class FrameKey:
+    """A function's identity: file, qualified name, first line; ``kind`` is python or native."""
+
+    file: str
+    qualname: str
+    line: int
+    kind: str = "python"
+
+    @property
+    def label(self) -> str:
+        short = os.path.basename(self.file) if self.kind == "python" else self.file
+        return f"{self.qualname} ({short}:{self.line})" if self.kind == "python" else f"{self.qualname} [{short}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One entry of the frame table; ``user`` says whether it counts as the team's own code."""
+
+    key: FrameKey
+    user: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StackRecord:
+    """Samples that share a stack (frame ids root→leaf, the line in each frame) and a region."""
+
+    frames: tuple[int, ...]
+    lines: tuple[int, ...]
+    region: str
+    split: Split
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepStats:
+    """Per-step wall times of the measured (non-warm-up) steps."""
+
+    count: int
+    dropped_warmup: int
+    mean_s: float
+    median_s: float
+    p95_s: float
+    total_s: float
+
+    @classmethod
+    def from_durations(cls, durations: list[float], dropped_warmup: int) -> StepStats:
+        if not durations:
+            return cls(0, dropped_warmup, 0.0, 0.0, 0.0, 0.0)
+        ordered = sorted(durations)
+        p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+        return cls(len(durations), dropped_warmup, statistics.fmean(durations), statistics.median(durations),
+                   p95, sum(durations))
+
+
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    """Which function is the step, how it was chosen, and its timings."""
+
+    frame: int
+    chosen_by: str  # "auto" or "--step"
+    reason: str
+    calls: int
+    warmup: int
+    durations_s: tuple[float, ...]
+    timing: str  # "sampled" (from sample spans) or "exact" (cProfile counts)
+
+    @property
+    def stats(self) -> StepStats:
+        return StepStats.from_durations(list(self.durations_s), min(self.warmup, self.calls))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A function called repeatedly: what step detection chose among (and what --step errors list)."""
+
+    frame: int
+    calls: int
+    inclusive_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the script ended: its exit code and why it stopped."""
+
+    exit_code: int
+    stopped_by: str  # exit | exception | interrupt | sigterm | max-steps
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Everything one profiled run measured. Save with ``save``, read back with ``Profile.load``."""
+
+    mode: str
+    interval_s: float
+    command: dict[str, Any]
+    environment: dict[str, Any]
+    started_at: str
+    wall_s: float
+    outcome: Outcome
+    frames: tuple[Frame, ...]
+    stacks: tuple[StackRecord, ...]
+    step: StepInfo | None
+    candidates: tuple[Candidate, ...]
+    calls: dict[int, int] | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    clock: dict[str, float] = field(default_factory=dict)
+    samples: int = 0
+    warnings: tuple[str, ...] = ()
+    format: str = FORMAT
+    version: int = VERSION
+
+    # ---- derived views -------------------------------------------------------------------------------
+    def region_split(self, region: str) -> Split:
+        """Total split of every stack record sampled in ``region``."""
+        total = Split()
+        for rec in self.stacks:
+            if rec.region == region:
+                total = total + rec.split
+        return total
+
+    def region_samples(self, region: str) -> int:
+        return sum(rec.samples for rec in self.stacks if rec.region == region)
+
+    def frame_label(self, frame_id: int) -> str:
+        return self.frames[frame_id].key.label
+
+    # ---- JSON ----------------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "version": self.version,
+            "mode": self.mode,
+            "interval_s": self.interval_s,
+            "command": self.command,
+            "environment": self.environment,
+            "started_at": self.started_at,
+            "wall_s": self.wall_s,
+            "outcome": asdict(self.outcome),
+            "samples": self.samples,
+            "frames": [{**asdict(f.key), "user": f.user} for f in self.frames],
+            "stacks": [
+                {"frames": list(r.frames), "lines": list(r.lines), "region": r.region,
+                 "split": r.split.as_list(), "samples": r.samples}
+                for r in self.stacks
+            ],
+            "step": None if self.step is None else {
+                "frame": self.step.frame, "chosen_by": self.step.chosen_by, "reason": self.step.reason,
+                "calls": self.step.calls, "warmup": self.step.warmup,
+                "durations_s": list(self.step.durations_s), "timing": self.step.timing,
+            },
+            "candidates": [asdict(c) for c in self.candidates],
+            "calls": None if self.calls is None else {str(k): v for k, v in self.calls.items()},
+            "sources": self.sources,
+            "clock": self.clock,
+            "warnings": list(self.warnings),
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the profile as JSON atomically (temp file in the same folder, then rename)."""
+        return write_atomic(Path(path), json.dumps(self.to_json(), separators=(",", ":")).encode())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Profile:
+        """Read a saved profile; raises ProfileFormatError with a one-line reason on anything odd."""
+        p = Path(path)
+        try:
+            size = p.stat().st_size
+            if size > MAX_LOAD_BYTES:
+                raise ProfileFormatError(f"{p}: {size / 1e6:.0f} MB is larger than any advisor profile "
+                                         f"(limit {MAX_LOAD_BYTES // 2**20} MiB)")
+            raw = p.read_bytes()
+        except ProfileFormatError:
+            raise
+        except OSError as exc:
+            raise ProfileFormatError(f"cannot read profile {p}: {exc.strerror or exc}") from None
+        if not raw.strip():
+            raise ProfileFormatError(f"{p} is empty, not an advisor profile")
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ProfileFormatError(f"{p} is not valid JSON (truncated or corrupt?): {str(exc)[:80]}") from None
+        return cls.from_json(data, source=str(p))
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "profile") -> Profile:
+        """Build a Profile from parsed JSON, checking format, version and every type."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProfileFormatError(f"{source} is not an advisor profile (no \"format\": \"{FORMAT}\")")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ProfileFormatError(f"{source}: \"version\" must be an integer")
+        if version > VERSION:
+            raise ProfileFormatError(f"{source} was written by a newer advisor (format version {version}; "
+                                     f"this one reads up to {VERSION}); upgrade advisor")
+        try:
+            return _parse(data)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+            what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)[:120]
+            raise ProfileFormatError(f"{source} is damaged: {what}") from None
+
+
+def _num(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number")
+    return float(value)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer")
+    return value
+
+
+def _str(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string")
+    return value
+
+
+def _parse(d: dict[str, Any]) -> Profile:
+    mode = _str(d["mode"], "mode")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    frames = tuple(
+        Frame(FrameKey(_str(f["file"], "frame file"), _str(f["qualname"], "frame qualname"),
+                       _int(f["line"], "frame line"), _str(f.get("kind", "python"), "frame kind")),
+              bool(f["user"]))
+        for f in d["frames"]
+    )
+    n = len(frames)
+    stacks = []
+    for r in d["stacks"]:
+        ids = tuple(_int(i, "stack frame id") for i in r["frames"])
+        if any(i < 0 or i >= n for i in ids):
+            raise ValueError("stack refers to a frame that is not in the frame table")
+        lines = tuple(_int(x, "stack line") for x in r["lines"])
+        if len(lines) != len(ids):
+            raise ValueError("stack lines and frames differ in length")
+        region = _str(r["region"], "region")
+        if region not in REGIONS:
+            raise ValueError(f"unknown region {region!r}")
+        split_vals = r["split"]
+        if not isinstance(split_vals, list) or len(split_vals) != 4:
+            raise ValueError("split must be a list of four numbers")
+        split = Split(*(_num(v, "split") for v in split_vals))
+        if any(v < 0 or v != v for v in split.as_list()):
+            raise ValueError("split values must be non-negative numbers")
+        stacks.append(StackRecord(ids, lines, region, split, _int(r["samples"], "samples")))
+    step = None
+    if d.get("step") is not None:
+        s = d["step"]
+        frame = _int(s["frame"], "step frame")
+        if not 0 <= frame < n:
+            raise ValueError("step frame is not in the frame table")
+        step = StepInfo(frame, _str(s["chosen_by"], "chosen_by"), _str(s["reason"], "reason"),
+                        _int(s["calls"], "calls"), _int(s["warmup"], "warmup"),
+                        tuple(_num(x, "duration") for x in s["durations_s"]), _str(s["timing"], "timing"))
+    candidates = tuple(Candidate(_int(c["frame"], "candidate frame"), _int(c["calls"], "candidate calls"),
+                                 _num(c["inclusive_s"], "candidate inclusive_s")) for c in d.get("candidates", []))
+    if any(not 0 <= c.frame < n for c in candidates):
+        raise ValueError("candidate frame is not in the frame table")
+    calls = None
+    if d.get("calls") is not None:
+        calls = {int(k): _int(v, "call count") for k, v in d["calls"].items()}
+    o = d["outcome"]
+    outcome = Outcome(_int(o["exit_code"], "exit_code"), _str(o["stopped_by"], "stopped_by"),
+                      _str(o.get("detail", ""), "detail"))
+    sources = d.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise TypeError("sources must map file names to text")
+    command, env = d["command"], d["environment"]
+    if not isinstance(command, dict) or not isinstance(env, dict):
+        raise TypeError("command and environment must be objects")
+    clock = {str(k): _num(v, "clock") for k, v in d.get("clock", {}).items()}
+    return Profile(
+        mode=mode, interval_s=_num(d["interval_s"], "interval_s"), command=command, environment=env,
+        started_at=_str(d["started_at"], "started_at"), wall_s=_num(d["wall_s"], "wall_s"), outcome=outcome,
+        frames=frames, stacks=tuple(stacks), step=step, candidates=candidates, calls=calls, sources=sources,
+        clock=clock, samples=_int(d.get("samples", 0), "samples"),
+        warnings=tuple(_str(w, "warning") for w in d.get("warnings", [])), version=VERSION,
+    )
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    Readers see the old file or the new one, never a mix; two writers leave one complete file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

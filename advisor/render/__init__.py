@@ -1,0 +1,1 @@
+"""Renderers: Analysis/Advice → text or bytes. No arithmetic here beyond formatting."""

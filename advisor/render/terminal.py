@@ -1,0 +1,95 @@
+"""The terminal summary: step statistics, ranked hotspots with a split bar, where things were saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from advisor.analysis import Analysis
+from advisor.model import BUCKETS, Split
+
+COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
+BAR_WIDTH = 20
+
+
+def split_bar(split: Split, width: int = BAR_WIDTH) -> Text:
+    """A bar of ``width`` cells, one colour per bucket, proportional to the split."""
+    shares = split.shares()
+    text = Text()
+    cells = [round(shares[b] * width) for b in BUCKETS]
+    while sum(cells) > width:
+        cells[cells.index(max(cells))] -= 1
+    for b, n in zip(BUCKETS, cells):
+        text.append("█" * n, style=COLORS[b])
+    text.append("·" * (width - sum(cells)), style="grey50")
+    return text
+
+
+def split_words(split: Split) -> str:
+    s = split.shares()
+    return " · ".join(f"{b} {s[b]:.0%}" for b in BUCKETS)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] | None = None,
+                   advice: Any = None, top: int = 10) -> None:
+    """Print the summary of ``analysis`` (and verdict columns when ``advice`` is given)."""
+    p = analysis.profile
+    interval = f", {p.interval_s * 1e3:g} ms" if p.mode != "cprofile" else ""
+    console.print(Text.assemble(("advisor", "bold"), f" · {p.command.get('target', '')} ({p.mode} mode{interval})"))
+    console.print(Text.assemble(("step: ", "bold"), f"{analysis.step_name} ({analysis.step_reason})"))
+    st = analysis.stats
+    if st.count:
+        warm = f" ({st.dropped_warmup} warm-up dropped)" if st.dropped_warmup else ""
+        console.print(f"steps: {st.count} measured{warm} · mean {_ms(st.mean_s)} · median {_ms(st.median_s)}"
+                      f" · p95 {_ms(st.p95_s)}")
+    outside = analysis.outside_split + analysis.warmup_split
+    console.print(f"time: {analysis.step_s:.2f} s in measured steps · {outside.total:.2f} s outside them "
+                  f"(start-up, imports, warm-up, evaluation) · run {p.wall_s:.2f} s")
+    line = Text("step split: ")
+    line.append_text(split_bar(analysis.step_split))
+    line.append(" " + split_words(analysis.step_split))
+    console.print(line)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("function")
+    table.add_column("where")
+    table.add_column("self", justify="right")
+    table.add_column("incl", justify="right")
+    table.add_column("split (interp/native/wait/gc)")
+    verdicts = {}
+    if advice is not None:
+        verdicts = {k.hotspot.frame: k for k in getattr(advice, "kernels", ())}
+        table.add_column("verdict")
+    for i, h in enumerate(analysis.hotspots[:top], 1):
+        s = h.self_split.shares()
+        row: list[Any] = [str(i), h.key.qualname, f"{_short(h.key.file)}:{h.key.line}", f"{h.self_share:.0%}",
+                          f"{h.inclusive_share:.0%}",
+                          Text.assemble(split_bar(h.self_split, 12),
+                                        f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
+        if advice is not None:
+            k = verdicts.get(h.frame)
+            row.append(k.verdict_label if k is not None else "")
+        table.add_row(*row)
+    if analysis.hotspots:
+        console.print(table)
+    else:
+        console.print("no user-code hotspots in the measured step")
+    for c in analysis.caveats:
+        console.print(Text(f"note: {c}", style="yellow"))
+    if p.outcome.stopped_by != "exit" or p.outcome.exit_code:
+        console.print(Text(f"script ended: {p.outcome.stopped_by} (exit code {p.outcome.exit_code})"
+                           + (f" — {p.outcome.detail}" if p.outcome.detail else ""), style="yellow"))
+    for what, where in (saved or {}).items():
+        console.print(f"{what}: {where}")
+
+
+def _short(path: str, keep: int = 2) -> str:
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(parts[-keep:]) if len(parts) > keep else path
