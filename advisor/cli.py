@@ -188,20 +188,27 @@ def run(argv: list[str] | None = None, standalone: bool = True) -> int:
     return _guarded(lambda: app(head + ours, prog_name="advisor", standalone_mode=False))
 
 
+def _click_exceptions() -> Any:
+    """typer ≥ 0.20 vendors click as ``typer._click``; older ones use click itself."""
+    try:
+        from typer._click import exceptions  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions
+    return exceptions
+
+
 def _guarded(call: Callable[[], Any]) -> int:
-    import click
+    click = _click_exceptions()
 
     try:
         result = call()
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
     except click.ClickException as exc:
         err.print(f"advisor: error: {exc.format_message()}", markup=False)
         return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 130
     except AdvisorError as exc:
         if _debug:

@@ -17,6 +17,7 @@ from advisor.model import Frame, FrameKey, Outcome, Profile, Split, StackRecord,
 
 _ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
 _SKIP_ROOT_FILES = ("runpy.py", "<frozen runpy>")
+_RUNNER_FILE = str(Path(__file__).resolve().parent / "runner.py")
 MAX_SOURCE_BYTES = 2_000_000
 MAX_SOURCE_FILES = 100
 
@@ -55,12 +56,20 @@ class UserCode:
 
 
 def _strip_root(sample: RawSample) -> tuple[tuple[FrameKey, ...], tuple[int, ...], int]:
-    """Drop advisor's and runpy's own frames at the bottom of the stack."""
-    n = 0
+    """Drop the harness below the user's code (launcher, typer, advisor's runner, runpy) and
+    advisor's own frames above it (the GC callback runs on the profiled thread)."""
     frames = sample.frames
-    while n < len(frames) and (frames[n].file.startswith(_ADVISOR_DIR) or frames[n].file.endswith(_SKIP_ROOT_FILES)):
+    n = 0
+    for i, k in enumerate(frames):
+        if k.file == _RUNNER_FILE:
+            n = i + 1
+    while n < len(frames) and frames[n].file.endswith(_SKIP_ROOT_FILES):
         n += 1
-    return frames[n:], sample.lines[n:], max(0, sample.new_from - n)
+    keep = [i for i in range(n, len(frames)) if not frames[i].file.startswith(_ADVISOR_DIR)]
+    if len(keep) == len(frames) - n:
+        return frames[n:], sample.lines[n:], max(0, sample.new_from - n)
+    new_from = sum(1 for i in keep if i < sample.new_from)
+    return tuple(frames[i] for i in keep), tuple(sample.lines[i] for i in keep), new_from
 
 
 def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome: Outcome, wall_s: float,

@@ -23,6 +23,8 @@ sample. Everything else happens in ``build.py`` after the run.
 from __future__ import annotations
 
 import ctypes
+import os
+import platform
 import gc
 import random
 import sys
@@ -36,10 +38,19 @@ from advisor.model import FrameKey, Split
 
 FAST_S = 0.0003  # GIL handed over this fast means the thread had released it
 SWITCH_INTERVAL_S = 0.0005  # while sampling: the GIL holder yields within this, so stacks are fresh
-HELPER_EPS_S = 2e-6  # other threads' CPU during the probe above this: work done for the step
+HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one blocks: it waits on them
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
 INTERP, NATIVE, WAITING = 0, 1, 2
+
+
+# Blocking sleep / I/O system calls (read, pread, readv, poll, select, nanosleep, accept, recv*, wait4,
+# clock_nanosleep, epoll_wait, ppoll, pselect6, epoll_pwait, accept4, preadv, io_getevents, io_uring_enter).
+_IO_SYSCALLS = {
+    "x86_64": frozenset({0, 17, 19, 7, 23, 35, 43, 45, 47, 61, 230, 232, 271, 270, 281, 288, 295, 299, 208, 426}),
+    "aarch64": frozenset({63, 67, 65, 73, 72, 101, 115, 22, 202, 207, 212, 260, 242, 4, 426}),
+}
+_IO_SYSCALLS["arm64"] = _IO_SYSCALLS["aarch64"]
 
 
 class StopProfiling(BaseException):
@@ -50,6 +61,13 @@ class StopProfiling(BaseException):
 def code_key(code: CodeType) -> FrameKey:
     """The FrameKey of a code object (``co_qualname`` on 3.11+, ``co_name`` before)."""
     return FrameKey(code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+
+
+def _native_id(ident: int | None) -> int | None:
+    for t in threading.enumerate():
+        if t.ident == ident:
+            return t.native_id
+    return None
 
 
 class Sampler:
@@ -81,6 +99,9 @@ class Sampler:
         self._cpu_clock: int | None = None
         self._cpu_start = 0.0
         self.thread_cpu_s: float | None = None
+        self.native_id = _native_id(self.thread_id)
+        self._stat_fd: int | None = None
+        self._syscall_fd: int | None = None
 
     # ---- gc ------------------------------------------------------------------------------------------
     def _gc_callback(self, phase: str, info: dict[str, int]) -> None:
@@ -116,6 +137,10 @@ class Sampler:
             gc.callbacks.remove(self._gc_callback)
         except ValueError:
             pass
+        for fd in (self._stat_fd, self._syscall_fd):
+            if fd is not None:
+                os.close(fd)
+        self._stat_fd = self._syscall_fd = None
         if self._cpu_clock is not None:
             try:
                 self.thread_cpu_s = time.clock_gettime(self._cpu_clock) - self._cpu_start
@@ -126,8 +151,11 @@ class Sampler:
     def _run(self) -> None:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
-        gettime, thread_time = time.clock_gettime, time.thread_time
-        PROCESS = time.CLOCK_PROCESS_CPUTIME_ID
+        is_running = self._running_probe()
+        in_io = self._io_probe()
+        gettime, thread_time, PROCESS = time.clock_gettime, time.thread_time, time.CLOCK_PROCESS_CPUTIME_ID
+        last_proc, last_own = gettime(PROCESS), thread_time()
+        last_cpu = gettime(cpu_clock) if cpu_clock is not None else 0.0
         records, stacks = self.records, self.stacks
         prev_frames: list[object] = []
         last_wake = clock()
@@ -142,8 +170,6 @@ class Sampler:
             now = clock()
             latency = now - wake
             try:
-                proc0, own0 = gettime(PROCESS), thread_time()
-                cpu0 = gettime(cpu_clock) if cpu_clock is not None else 0.0
                 frame = current_frames().get(tid)
                 if frame is None:
                     break  # the sampled thread has ended
@@ -152,25 +178,37 @@ class Sampler:
                     frames.append(frame)
                     frame = frame.f_back
                 frames.reverse()
-                cpu1 = gettime(cpu_clock) if cpu_clock is not None else 0.0
-                own1, proc1 = thread_time(), gettime(PROCESS)
-                # CPU used meanwhile by threads other than the sampler and the profiled one: BLAS or
-                # intra-op workers computing while the profiled thread waits for them to join.
-                helpers = (proc1 - proc0) - (own1 - own0) - (cpu1 - cpu0)
-                if cpu1 > cpu0 or helpers > HELPER_EPS_S:
-                    state = NATIVE
-                elif latency < FAST_S:
-                    state = WAITING
-                elif latency > sys.getswitchinterval() + LONG_MARGIN_S:
-                    state = NATIVE
-                else:
-                    state = INTERP
+                # The thread just handed us the GIL may still run a few microseconds of CPython's
+                # hand-over code: read its scheduler state only after the stack walk, and twice.
+                run0 = is_running()
+                cpu0 = gettime(cpu_clock) if cpu_clock is not None else 0.0
                 same = 0
                 limit = min(len(frames), len(prev_frames))
                 while same < limit and frames[same] is prev_frames[same]:
                     same += 1
                 codes = tuple(f.f_code for f in frames)  # type: ignore[attr-defined]
                 key = (codes, tuple(f.f_lineno or 0 for f in frames))  # type: ignore[attr-defined]
+                # 'R' twice and its CPU clock moving: on a CPU without the GIL, i.e. compiled code (or
+                # spinning on its BLAS workers). 'R' with a still clock is runnable, not running: on a
+                # busy machine, a thread that handed over the GIL can wait for a core that long.
+                cpu1 = gettime(cpu_clock) if cpu_clock is not None else 0.0
+                proc, own = gettime(PROCESS), thread_time()
+                # CPU burnt since the last sample by threads other than these two: BLAS / OpenMP /
+                # intra-op workers the sampled thread may be blocked on.
+                helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(wake - last_wake, 1e-6)
+                last_proc, last_own, last_cpu = proc, own, cpu1
+                if run0 and is_running() and (cpu_clock is None or cpu1 > cpu0):
+                    state = NATIVE
+                elif latency < FAST_S:
+                    # Inside a call that released the GIL, not computing itself. Blocked in sleep,
+                    # read, poll...: waiting, whatever other threads do (OpenBLAS workers keep
+                    # spinning for a while after each call). Otherwise (a futex, sched_yield, a spin)
+                    # with other threads busy: joining its BLAS/OpenMP workers, i.e. native work.
+                    state = NATIVE if helpers > HELPERS_BUSY and not in_io() else WAITING
+                elif latency > sys.getswitchinterval() + LONG_MARGIN_S:
+                    state = NATIVE
+                else:
+                    state = INTERP
                 sid = stacks.get(key)
                 if sid is None:
                     sid = stacks[key] = len(stacks)
@@ -186,6 +224,70 @@ class Sampler:
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
         prev_frames = []
+
+    def _running_probe(self) -> Callable[[], bool]:
+        """A function telling whether the sampled thread is on a CPU right now.
+
+        Linux: the thread's scheduler state in ``/proc/self/task/TID/stat`` ('R' = running or runnable;
+        a thread waiting for the GIL, a lock, I/O or a timer is 'S' or 'D'). Elsewhere: whether its CPU
+        clock advances over a 50 µs window.
+        """
+        native_id = self.native_id
+        try:
+            fd = os.open(f"/proc/self/task/{native_id}/stat", os.O_RDONLY)
+        except (OSError, TypeError):
+            fd = None
+        if fd is not None:
+            self._stat_fd = fd
+            # os.pread would release the GIL, and the sampled thread would run Python meanwhile and
+            # read as 'R'; libc's pread through ctypes.PyDLL keeps the GIL held.
+            libc_pread = ctypes.PyDLL(None).pread
+            libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+            libc_pread.restype = ctypes.c_ssize_t
+            buf = ctypes.create_string_buffer(256)
+
+            def proc_state() -> bool:
+                n = libc_pread(fd, buf, 256, 0)
+                data = buf.raw[:max(n, 0)]
+                cut = data.rfind(b")")
+                return data[cut + 2:cut + 3] == b"R"
+
+            return proc_state
+        clk = self._cpu_clock
+        if clk is None:
+            return lambda: False
+        gettime, perf = time.clock_gettime, time.perf_counter
+
+        def clock_state() -> bool:
+            c0, t0 = gettime(clk), perf()
+            while perf() - t0 < 5e-5:
+                pass
+            return gettime(clk) - c0 > 2.5e-5
+
+        return clock_state
+
+    def _io_probe(self) -> Callable[[], bool]:
+        """A function telling whether the sampled thread is blocked in a sleep or I/O system call
+        (``/proc/self/task/TID/syscall``, Linux x86-64/arm64); elsewhere it answers False."""
+        calls = _IO_SYSCALLS.get(platform.machine())
+        try:
+            fd = os.open(f"/proc/self/task/{self.native_id}/syscall", os.O_RDONLY) if calls else None
+        except (OSError, TypeError):
+            fd = None
+        if fd is None or calls is None:
+            return lambda: False
+        self._syscall_fd = fd
+        libc_pread = ctypes.PyDLL(None).pread
+        libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+        libc_pread.restype = ctypes.c_ssize_t
+        buf = ctypes.create_string_buffer(64)
+
+        def in_io() -> bool:
+            n = libc_pread(fd, buf, 64, 0)
+            head = buf.raw[:max(n, 0)].split(b" ", 1)[0]
+            return head.isdigit() and int(head) in calls
+
+        return in_io
 
     # ---- after stop ----------------------------------------------------------------------------------
     def to_raw(self) -> RawCapture:

@@ -1,0 +1,61 @@
+"""Step detection on hand-built samples: invocations, the step rule, --step matching."""
+
+from advisor.analysis.step import candidates, choose_step, match_step, track_invocations
+from advisor.model import FrameKey
+
+MAIN, EPOCH, STEP, FWD = 0, 1, 2, 3
+KEYS = [FrameKey("/w/t.py", "main", 1), FrameKey("/w/t.py", "train_epoch", 5),
+        FrameKey("/w/t.py", "Trainer.train_step", 10), FrameKey("/w/model.py", "forward", 3)]
+
+
+def test_invocations_follow_frame_identity():
+    # 3 samples in step call A (continuing), then a new call (new_from=2 at depth 2)
+    samples = [((MAIN, EPOCH, STEP), 1.0, 0), ((MAIN, EPOCH, STEP), 1.0, 3), ((MAIN, EPOCH, STEP), 1.0, 2),
+               ((MAIN, EPOCH, STEP, FWD), 1.0, 3)]
+    t = track_invocations(samples)
+    assert len(t.invocations[STEP]) == 2
+    assert [i.covered_s for i in t.invocations[STEP]] == [2.0, 2.0]
+    assert len(t.invocations[MAIN]) == 1
+    assert t.inclusive_s[STEP] == 4.0 and t.inclusive_s[FWD] == 1.0
+
+
+def test_recursion_counts_once():
+    t = track_invocations([((MAIN, STEP, STEP, STEP), 1.0, 0)])
+    assert t.inclusive_s[STEP] == 1.0
+    assert len(t.invocations[STEP]) == 1
+
+
+def _epochs_and_steps():
+    samples = []
+    for epoch in range(3):
+        for step in range(20):
+            samples.append(((MAIN, EPOCH, STEP, FWD), 1.0, 1 if step == 0 else 2))
+    return track_invocations(samples)
+
+
+def test_prefers_the_step_over_the_epoch_wrapper():
+    t = _epochs_and_steps()
+    cands = candidates(t, KEYS)
+    assert {c.frame for c in cands} == {EPOCH, STEP, FWD}
+    best = choose_step(cands, t, [True, True, True, True])
+    assert best.frame == STEP and best.calls == 60
+
+
+def test_main_that_runs_once_is_never_a_candidate():
+    t = _epochs_and_steps()
+    assert MAIN not in {c.frame for c in candidates(t, KEYS)}
+
+
+def test_user_code_preferred_over_library():
+    t = _epochs_and_steps()
+    # pretend train_step is library code: forward (user, same calls, less time) wins
+    best = choose_step(candidates(t, KEYS), t, [True, True, False, True])
+    assert best.frame in (EPOCH, FWD)
+
+
+def test_match_step_forms():
+    assert match_step("train_step", KEYS) == [STEP]
+    assert match_step("Trainer.train_step", KEYS) == [STEP]
+    assert match_step("model:forward", KEYS) == [FWD]
+    assert match_step("other:forward", KEYS) == []
+    assert match_step("train", KEYS) == []

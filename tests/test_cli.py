@@ -1,0 +1,178 @@
+"""The advisor command as a user runs it: real subprocesses, real exit codes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from advisor.model import Profile
+from tests.conftest import ROOT, run_advisor
+
+STEPPY = """
+import os, sys, time
+def train_step(i):
+    s = 0
+    for j in range(20000):
+        s += j
+    return s
+def main():
+    print("argv", sys.argv[1:], "name", __name__, "path0", sys.path[0] == os.path.dirname(os.path.abspath(__file__)))
+    for i in range(int(os.environ.get("STEPS", "30"))):
+        train_step(i)
+    code = os.environ.get("EXIT")
+    if code == "raise":
+        raise ValueError("boom in the script")
+    if code:
+        sys.exit(int(code))
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.fixture
+def steppy(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(STEPPY)
+    return path
+
+
+def test_script_runs_as_main_with_its_own_args(steppy, tmp_path):
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), str(steppy), "--epochs", "1", "--lr", "0.1"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "argv ['--epochs', '1', '--lr', '0.1'] name __main__ path0 True"
+    assert "step: train_step (auto-detected:" in r.stderr
+    assert (tmp_path / "o" / "profile.json").exists()
+
+
+@pytest.mark.parametrize("exit_env, code, words", [("3", 3, "exit code 3"), ("raise", 1, "exception")])
+def test_exit_code_passes_through_and_profile_is_kept(steppy, tmp_path, exit_env, code, words):
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), str(steppy)], env={"EXIT": exit_env})
+    assert r.returncode == code
+    assert words in r.stderr
+    prof = Profile.load(tmp_path / "o" / "profile.json")
+    assert prof.outcome.exit_code == code
+    if exit_env == "raise":
+        assert "ValueError: boom in the script" in r.stderr
+        assert "advisor/capture" not in r.stderr  # the script's traceback, not ours
+
+
+def test_module_form(tmp_path):
+    pkg = tmp_path / "mypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train.py").write_text(STEPPY)
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), "-m", "mypkg.train", "--config", "run.yaml"],
+                    cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "argv ['--config', 'run.yaml']" in r.stdout
+
+
+def test_step_and_max_steps(steppy, tmp_path):
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), "--step", "train_step", "--max-steps", "5",
+                     "--interval", "0.001", str(steppy)], env={"STEPS": "100000"})
+    assert r.returncode == 0, r.stderr
+    prof = Profile.load(tmp_path / "o" / "profile.json")
+    assert prof.outcome.stopped_by == "max-steps"
+    assert 1 <= prof.step.stats.count <= 12
+
+
+def test_step_not_found_lists_candidates_and_keeps_profile(steppy, tmp_path):
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), "--step", "train_stp", str(steppy)])
+    assert r.returncode == 3
+    assert "never ran; closest candidates: train_step (" in r.stderr
+    assert (tmp_path / "o" / "profile.json").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["profile", "nope.py"], "no such script: nope.py"),
+    (["profile", "."], "is a directory"),
+    (["profile", "-m", "no_such_module_xyz"], "no module named"),
+    (["profile", "--mode", "magic", "x.py"], "unknown --mode"),
+    (["profile", "--bogus", "x.py"], "No such option"),
+    (["report", "missing.json"], "cannot read profile"),
+])
+def test_bad_input_is_one_line_and_nonzero(tmp_path, args, words):
+    r = run_advisor(args, cwd=tmp_path)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert words in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_syntax_error_is_reported_before_running(tmp_path):
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    r = run_advisor(["profile", "bad.py"], cwd=tmp_path)
+    assert r.returncode == 2 and "syntax error in bad.py line 1" in r.stderr
+    assert not (tmp_path / "advisor-out" / "profile.json").exists()
+
+
+def test_out_that_is_a_file_fails_before_the_script_runs(steppy, tmp_path):
+    marker = tmp_path / "ran"
+    steppy.write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    (tmp_path / "afile").write_text("")
+    r = run_advisor(["profile", "--out", str(tmp_path / "afile"), str(steppy)])
+    assert r.returncode == 2 and "is a file" in r.stderr
+    assert not marker.exists()
+
+
+def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    prof = Profile.load(tmp_path / "o" / "profile.json")
+    assert prof.outcome.stopped_by == "interrupt"
+    assert prof.step is not None and prof.step.calls > 3
+
+
+def test_sigterm_saves_and_exits_143(steppy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.5)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert Profile.load(tmp_path / "o" / "profile.json").outcome.stopped_by == "sigterm"
+
+
+def test_version_and_help():
+    r = run_advisor(["--version"])
+    assert r.returncode == 0 and r.stdout.startswith("advisor ")
+    r = run_advisor(["profile", "--help"])
+    assert r.returncode == 0 and "advisor profile train.py --epochs 1" in r.stdout
+
+
+def test_speedscope_export(steppy, tmp_path):
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), "--export", "speedscope", str(steppy)])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "o" / "profile.speedscope.json").read_text())
+    assert doc["profiles"][0]["type"] == "sampled"
+    names = {f["name"] for f in doc["shared"]["frames"]}
+    assert "train_step" in names
+
+
+@pytest.mark.parametrize("mode", ["cprofile", "pyinstrument"])
+def test_other_modes_produce_the_same_model(steppy, tmp_path, mode):
+    # pyinstrument's records carry no call identity, so name the step there
+    step = ["--step", "train_step"] if mode == "pyinstrument" else []
+    r = run_advisor(["profile", "--mode", mode, *step, "--out", str(tmp_path / "o"), str(steppy)])
+    assert r.returncode == 0, r.stderr
+    prof = Profile.load(tmp_path / "o" / "profile.json")
+    assert prof.mode == mode
+    assert prof.frames[prof.step.frame].key.qualname == "train_step"
+    if mode == "cprofile":
+        assert prof.step.calls == 30  # exact
+
+
+def test_report_rerenders_a_saved_profile(steppy, tmp_path):
+    run_advisor(["profile", "--out", str(tmp_path / "o"), str(steppy)])
+    r = run_advisor(["report", str(tmp_path / "o" / "profile.json")])
+    assert r.returncode == 0, r.stderr
+    assert "train_step" in r.stderr
