@@ -31,7 +31,8 @@ app = typer.Typer(
            "\n\n  advisor report advisor-out/profile.json --config team.toml",
 )
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True,
+              width=None if sys.stderr.isatty() else 120)  # logs and CI get full rows, not 80 columns
 
 
 def _version(value: bool) -> None:

@@ -56,7 +56,7 @@ def analyze(profile: Profile) -> Analysis:
     wall = profile.clock.get("sampled_wall_s")
     if thread_cpu is not None and sampled_cpu is not None and wall:
         gap = abs(thread_cpu - sampled_cpu) / wall
-        if gap > 0.05:
+        if gap > 0.10:
             caveats.append(f"the sampled on-CPU time ({sampled_cpu:.2f} s) and the thread's CPU clock "
                            f"({thread_cpu:.2f} s) differ by {gap:.0%} of the run: treat the split "
                            "with care (other threads holding the GIL?)")

@@ -69,7 +69,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         table.add_column("verdict")
     for i, h in enumerate(analysis.hotspots[:top], 1):
         s = h.self_split.shares()
-        row: list[Any] = [str(i), h.key.qualname, f"{_short(h.key.file)}:{h.key.line}", f"{h.self_share:.0%}",
+        row: list[Any] = [str(i), h.key.qualname, f"{_short(h.key.file, 1)}:{h.key.line}", f"{h.self_share:.0%}",
                           f"{h.inclusive_share:.0%}",
                           Text.assemble(split_bar(h.self_split, 12),
                                         f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
