@@ -38,6 +38,8 @@ from advisor.model import FrameKey, Split
 
 FAST_S = 0.0003  # GIL handed over this fast means the thread had released it
 SWITCH_INTERVAL_S = 0.0005  # while sampling: the GIL holder yields within this, so stacks are fresh
+PROBE_S = 3e-5  # the running probe's window
+ON_CPU_SHARE = 0.3  # CPU clock advancing this much of the window: running, not a hand-over tail
 HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one blocks: it waits on them
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
@@ -181,7 +183,7 @@ class Sampler:
                 # The thread just handed us the GIL may still run a few microseconds of CPython's
                 # hand-over code: read its scheduler state only after the stack walk, and twice.
                 run0 = is_running()
-                cpu0 = gettime(cpu_clock) if cpu_clock is not None else 0.0
+                cpu0, p0 = (gettime(cpu_clock) if cpu_clock is not None else 0.0), clock()
                 same = 0
                 limit = min(len(frames), len(prev_frames))
                 while same < limit and frames[same] is prev_frames[same]:
@@ -191,13 +193,16 @@ class Sampler:
                 # 'R' twice and its CPU clock moving: on a CPU without the GIL, i.e. compiled code (or
                 # spinning on its BLAS workers). 'R' with a still clock is runnable, not running: on a
                 # busy machine, a thread that handed over the GIL can wait for a core that long.
+                while clock() - p0 < PROBE_S:  # a window long enough to tell running from a hand-over tail
+                    pass
                 cpu1 = gettime(cpu_clock) if cpu_clock is not None else 0.0
+                window = clock() - p0
                 proc, own = gettime(PROCESS), thread_time()
                 # CPU burnt since the last sample by threads other than these two: BLAS / OpenMP /
                 # intra-op workers the sampled thread may be blocked on.
                 helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(wake - last_wake, 1e-6)
                 last_proc, last_own, last_cpu = proc, own, cpu1
-                if run0 and is_running() and (cpu_clock is None or cpu1 > cpu0):
+                if run0 and is_running() and (cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
                     state = NATIVE
                 elif latency < FAST_S:
                     # Inside a call that released the GIL, not computing itself. Blocked in sleep,
