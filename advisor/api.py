@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType
-from typing import Iterator
+from typing import Any, Iterator
 
 from advisor.analysis import step as stepmod
 from advisor.capture.build import UserCode, build_profile
@@ -68,10 +68,13 @@ def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _capturer(options: ProfileOptions, target: Target, user: UserCode):
-    """The profiler object for the mode, plus a watch-only sampler when --max-steps needs one."""
+def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_steps: bool = False):
+    """The profiler object for the mode, plus a watch-only sampler when --max-steps needs one
+    (``count_steps``: count steps for a progress line even without --max-steps)."""
     watch = None
-    if options.max_steps is not None:
+    if options.max_steps is None and count_steps and options.mode == "sample":
+        watch = AutoStepWatch(options.warmup, 10**15, lambda c: user.is_user(code_key(c)))
+    elif options.max_steps is not None:
         if options.step:
             watch = NamedStepWatch(options.step, options.warmup, options.max_steps)
         else:
@@ -89,10 +92,25 @@ def _capturer(options: ProfileOptions, target: Target, user: UserCode):
 
 
 class _Both:
-    def __init__(self, main, extra) -> None:
-        self.main, self.extra = main, extra
+    """Starts the profiler, an optional watch-only sampler and an optional progress line together."""
+
+    def __init__(self, main, extra, progress=None) -> None:
+        self.main, self.extra, self.progress = main, extra, progress
+
+    def _read(self) -> tuple[int, int | None]:
+        sampler = self.main if isinstance(self.main, Sampler) else self.extra
+        if sampler is None:
+            return 0, None
+        watch = sampler._step_watch
+        steps = getattr(watch, "calls", None)
+        if isinstance(steps, dict):
+            current = watch.current()
+            steps = steps.get(current) if current is not None else None
+        return len(sampler.records), steps
 
     def start(self) -> None:
+        if self.progress is not None:
+            self.progress.start(self._read)
         if self.extra is not None:
             self.extra.start()
         self.main.start()
@@ -101,15 +119,18 @@ class _Both:
         self.main.stop()
         if self.extra is not None:
             self.extra.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
                    out_dir: str | os.PathLike[str] | None = "advisor-out",
-                   code: CodeType | None = None) -> Profile:
+                   code: CodeType | None = None, progress: Any = None) -> Profile:
     """Run ``target`` under the profiler and return its Profile, saved to ``out_dir/profile.json``.
 
     Checks run first (options, script, output folder); the profile is saved atomically before this
     returns. Raises ``StepNotFound`` *after* saving when ``--step`` named a function that never ran.
+    ``progress`` (e.g. ``render.progress.ProgressLine``) gets ``start(read)`` / ``stop()`` around the run.
     The script's own exit code is in ``profile.outcome.exit_code``.
     """
     options.check()
@@ -117,10 +138,10 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
         code = check_target(target)
     out = prepare_output(out_dir) if out_dir is not None else None
     user = UserCode.default(tuple(str(Path(p).resolve()) for p in options.user_code) or ())
-    profiler, watcher = _capturer(options, target, user)
+    profiler, watcher = _capturer(options, target, user, count_steps=progress is not None)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
-    outcome = run_target(target, _Both(profiler, watcher), code)
+    outcome = run_target(target, _Both(profiler, watcher, progress), code)
     wall = time.perf_counter() - t0
     raw = profiler.to_raw()
     if options.mode == "pyinstrument" and out is not None:

@@ -86,7 +86,12 @@ def profile(
     from advisor.errors import StepNotFound
 
     try:
-        prof = profile_script(target, options, out_dir=out, code=code)
+        progress = None
+        if not quiet and sys.stderr.isatty():
+            from advisor.render.progress import ProgressLine
+
+            progress = ProgressLine(err)
+        prof = profile_script(target, options, out_dir=out, code=code, progress=progress)
     except StepNotFound:
         err.print(f"profile saved: {out / 'profile.json'}")
         raise

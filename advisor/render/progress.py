@@ -1,0 +1,44 @@
+"""The live status line shown while a long run is profiled (only when stderr is a terminal).
+
+rich's ``Live`` keeps the line at the bottom and prints the script's own output above it, so the
+script's lines are not garbled; it refreshes once a second to stay out of the profile's way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+
+class ProgressLine:
+    """``start(read)`` shows the line; ``read()`` returns (samples, steps or None); ``stop()`` clears it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._live: Live | None = None
+        self._read: Callable[[], tuple[int, int | None]] = lambda: (0, None)
+        self._t0 = 0.0
+
+    def __rich__(self) -> Text:
+        samples, steps = self._read()
+        elapsed = time.perf_counter() - self._t0
+        parts = [f"{elapsed:,.0f} s", f"{samples:,} samples"]
+        if steps is not None:
+            parts.insert(0, f"{steps:,} steps")
+        return Text("advisor: profiling · " + " · ".join(parts) + " · Ctrl-C stops and keeps the profile",
+                    style="dim")
+
+    def start(self, read: Callable[[], tuple[int, int | None]]) -> None:
+        self._read, self._t0 = read, time.perf_counter()
+        self._live = Live(self, console=self.console, refresh_per_second=1, transient=True,
+                          redirect_stdout=True, redirect_stderr=True)
+        self._live.start()
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
