@@ -23,6 +23,7 @@ sample. Everything else happens in ``build.py`` after the run.
 from __future__ import annotations
 
 import ctypes
+import dis
 import os
 import platform
 import gc
@@ -63,6 +64,36 @@ class StopProfiling(BaseException):
 def code_key(code: CodeType) -> FrameKey:
     """The FrameKey of a code object (``co_qualname`` on 3.11+, ``co_name`` before)."""
     return FrameKey(code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+
+
+_CALL_OPS = frozenset(dis.opmap[n] for n in ("CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_KW",
+                                              "CALL_FUNCTION_EX", "CALL_FUNCTION_KW") if n in dis.opmap)
+
+
+def _call_checker() -> Callable[[object], bool]:
+    """A function telling whether a frame stands on a call instruction (bytecode cached per code)."""
+    cache: dict[CodeType, bytes] = {}
+
+    def is_call(frame: object) -> bool:
+        code = frame.f_code  # type: ignore[attr-defined]
+        raw = cache.get(code)
+        if raw is None:
+            raw = cache[code] = code.co_code
+        lasti = frame.f_lasti  # type: ignore[attr-defined]
+        if not 0 <= lasti < len(raw):
+            return False
+        if raw[lasti] in _CALL_OPS:
+            return True
+        # 3.11 pads calls with inline caches: look back over CACHE entries to the instruction itself
+        i = lasti
+        while i >= 2 and raw[i] == _CACHE:
+            i -= 2
+        return raw[i] in _CALL_OPS
+
+    return is_call
+
+
+_CACHE = dis.opmap.get("CACHE", -1)
 
 
 def _native_id(ident: int | None) -> int | None:
@@ -154,6 +185,7 @@ class Sampler:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
         is_running = self._running_probe()
+        is_call = _call_checker()
         in_io = self._io_probe()
         gettime, thread_time, PROCESS = time.clock_gettime, time.thread_time, time.CLOCK_PROCESS_CPUTIME_ID
         last_proc, last_own = gettime(PROCESS), thread_time()
@@ -202,15 +234,21 @@ class Sampler:
                 # intra-op workers the sampled thread may be blocked on.
                 helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(wake - last_wake, 1e-6)
                 last_proc, last_own, last_cpu = proc, own, cpu1
-                if run0 and is_running() and (cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
+                released = latency < FAST_S  # the GIL was free when we woke: it is inside a C call
+                if run0 and is_running() and (released or cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
+                    # Runnable without the GIL: computing (or, on a busy machine, queued for a core to
+                    # compute on). A still clock without ``released`` is a GIL hand-over tail instead.
                     state = NATIVE
-                elif latency < FAST_S:
+                elif released:
                     # Inside a call that released the GIL, not computing itself. Blocked in sleep,
                     # read, poll...: waiting, whatever other threads do (OpenBLAS workers keep
                     # spinning for a while after each call). Otherwise (a futex, sched_yield, a spin)
                     # with other threads busy: joining its BLAS/OpenMP workers, i.e. native work.
                     state = NATIVE if helpers > HELPERS_BUSY and not in_io() else WAITING
-                elif latency > sys.getswitchinterval() + LONG_MARGIN_S:
+                elif latency > sys.getswitchinterval() + LONG_MARGIN_S and is_call(frames[-1]):
+                    # It gave the GIL up late, right after a call returned: one long C call holding
+                    # the GIL (``sorted``, a big ``str.join``). A late wake-up of our own (a busy
+                    # machine) while it ran bytecode lands on a loop jump or a function start instead.
                     state = NATIVE
                 else:
                     state = INTERP

@@ -67,7 +67,7 @@ def _dominant(tmp_path, kind, steps):
 def test_each_phase_lands_in_its_bucket(tmp_path, kind, steps, bucket):
     dominant, shares = _dominant(tmp_path, kind, steps)
     assert dominant == bucket, shares
-    assert shares[bucket] > 0.6, shares
+    assert shares[bucket] > 0.5, shares
 
 
 def test_gc_is_measured_separately(tmp_path):
