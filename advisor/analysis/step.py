@@ -70,13 +70,18 @@ def candidates(table: CallTable, frames: list[FrameKey], calls: dict[int, int] |
     out = []
     for fid, inclusive in table.inclusive_s.items():
         key = frames[fid]
-        if key.kind != "python" or key.qualname == "<module>":
+        if key.kind != "python" or key.qualname == "<module>" or _is_machinery(key.file):
             continue
         n = calls.get(fid, 0) if calls is not None else len(table.invocations.get(fid, []))
         if n >= MIN_CALLS:
             out.append(Candidate(fid, n, inclusive))
     out.sort(key=lambda c: (-c.inclusive_s, -c.calls))
     return out
+
+
+def _is_machinery(file: str) -> bool:
+    """Import machinery and other interpreter internals are never the training step."""
+    return file.startswith("<") or "importlib" in file.replace("\\", "/").split("/")
 
 
 def choose_step(cands: list[Candidate], table: CallTable, user: list[bool]) -> Candidate | None:

@@ -59,3 +59,10 @@ def test_match_step_forms():
     assert match_step("model:forward", KEYS) == [FWD]
     assert match_step("other:forward", KEYS) == []
     assert match_step("train", KEYS) == []
+
+
+def test_import_machinery_is_never_the_step():
+    keys = KEYS + [FrameKey("<frozen importlib._bootstrap>", "_handle_fromlist", 1207)]
+    samples = [((MAIN, 4, STEP), 1.0, 1 if i % 2 else 2) for i in range(20)]
+    t = track_invocations(samples)
+    assert 4 not in {c.frame for c in candidates(t, keys)}
