@@ -136,12 +136,17 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     options.check()
     if code is None:
         code = check_target(target)
-    out = prepare_output(out_dir) if out_dir is not None else None
+    out = prepare_output(out_dir).resolve() if out_dir is not None else None  # the script may chdir
     user = UserCode.default(tuple(str(Path(p).resolve()) for p in options.user_code) or ())
     profiler, watcher = _capturer(options, target, user, count_steps=progress is not None)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
+    pid = os.getpid()
     outcome = run_target(target, _Both(profiler, watcher, progress), code)
+    if os.getpid() != pid:
+        # A child the script forked (os.fork without exec) came back through here: it must not write
+        # or print anything; it leaves with its own exit code.
+        os._exit(outcome.exit_code)
     wall = time.perf_counter() - t0
     raw = profiler.to_raw()
     if options.mode == "pyinstrument" and out is not None:

@@ -176,3 +176,25 @@ def test_report_rerenders_a_saved_profile(steppy, tmp_path):
     r = run_advisor(["report", str(tmp_path / "o" / "profile.json")])
     assert r.returncode == 0, r.stderr
     assert "train_step" in r.stderr
+
+
+def test_script_that_changes_cwd_and_argv_and_forks(tmp_path):
+    script = tmp_path / "wild.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "def step():\n"
+        "    time.sleep(0.005)\n"
+        "os.chdir('/')\n"
+        "sys.argv = ['replaced']\n"
+        "pid = os.fork()\n"
+        "for _ in range(20):\n"
+        "    step()\n"
+        "if pid == 0:\n"
+        "    sys.exit(7)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    r = run_advisor(["profile", "--out", "o", str(script)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("profile saved") == 1  # the forked child wrote nothing
+    prof = Profile.load(tmp_path / "o" / "profile.json")  # relative --out, even though the script chdir'd
+    assert prof.step is not None and prof.frames[prof.step.frame].key.qualname == "step"
