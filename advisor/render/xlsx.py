@@ -163,7 +163,6 @@ class _Book:
             "title": {"bold": True, "font_size": 14},
             "note": {"italic": True, "font_color": "#555555"},
             "bold": {"bold": True},
-            "wrap": {"text_wrap": True, "valign": "top"},
         }
 
     def f(self, role: str, numfmt: str = "") -> Any:
@@ -396,7 +395,7 @@ class _Book:
         for k_idx, k in enumerate(advice.kernels):
             self.text(ws, r, 0, k.hotspot.key.qualname)
             self.text(ws, r, 1, k.verdict_label)
-            self.text(ws, r, 9, k.reason, self.f("wrap"))
+            self.text(ws, r, 9, k.reason)  # last column: long reasons overflow to the right, rows stay one line
             best = k.best
             if best is None or (k_idx, best.target) not in krows:
                 self.text(ws, r, 2, "—")
