@@ -121,6 +121,26 @@ class _Columns:
         return zip(self.wake, self.weight, self.state, self.gc, self.sid, self.same)
 
 
+def _run_delay_reader() -> tuple[Callable[[], float], int | None]:
+    """Seconds the calling thread has waited on a run queue (``/proc/thread-self/schedstat``),
+    and the file descriptor to close; a constant 0 where the kernel does not say."""
+    try:
+        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY)
+    except OSError:
+        return (lambda: 0.0), None
+    libc_pread = ctypes.PyDLL(None).pread
+    libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
+    libc_pread.restype = ctypes.c_ssize_t
+    buf = ctypes.create_string_buffer(96)
+
+    def read() -> float:
+        n = libc_pread(fd, buf, 96, 0)
+        parts = buf.raw[:max(n, 0)].split()
+        return int(parts[1]) / 1e9 if len(parts) > 1 else 0.0
+
+    return read, fd
+
+
 def _native_id(ident: int | None) -> int | None:
     for t in threading.enumerate():
         if t.ident == ident:
@@ -211,6 +231,7 @@ class Sampler:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
         is_running = self._running_probe()
+        run_delay, delay_fd = _run_delay_reader()
         is_call = _call_checker()
         in_io = self._io_probe()
         gettime, thread_time, PROCESS = time.clock_gettime, time.thread_time, time.CLOCK_PROCESS_CPUTIME_ID
@@ -225,10 +246,13 @@ class Sampler:
             # Jittered intervals: a fixed period can lock onto a periodic training loop (a 5 ms sleep in
             # every step) and see the same phase each time.
             pause = interval * (0.5 + jitter())
+            delay0 = run_delay()
             wake = clock() + pause
             sleep(pause)
             now = clock()
-            latency = now - wake
+            # How late the GIL came, less the time this thread sat on a run queue (a busy machine):
+            # what is left is the time the sampled thread kept the GIL after we asked for it.
+            latency = max(0.0, now - wake - (run_delay() - delay0))
             try:
                 frame = current_frames().get(tid)
                 if frame is None:
@@ -293,6 +317,8 @@ class Sampler:
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
         prev_frames = []
+        if delay_fd is not None:
+            os.close(delay_fd)
 
     def _running_probe(self) -> Callable[[], bool]:
         """A function telling whether the sampled thread is on a CPU right now.
