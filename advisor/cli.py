@@ -119,6 +119,18 @@ def _pre_run_hooks(config: Optional[Path]) -> dict[str, Any]:
     hooks: dict[str, Any] = {}
     if config is not None and not config.is_file():
         raise UsageError(f"--config {config}: no such file")
+    from advisor.costmodel import advise, load_config
+
+    cfg = load_config(config)  # ConfigError (exit 2) names the key path, before any script runs
+    cache: dict[int, Any] = {}
+
+    def advice_for(prof: Any) -> Any:
+        if id(prof) not in cache:
+            cache[id(prof)] = advise(prof, cfg)
+        return cache[id(prof)]
+
+    hooks["advice_for"] = advice_for
+    hooks["config"] = cfg
     return hooks
 
 
@@ -134,6 +146,13 @@ def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> d
         saved["speedscope"] = str(path)
     if "pyisession" in export:
         saved["pyinstrument session"] = str(out / "profile.pyisession")
+    if "advice_for" in hooks:
+        from advisor.outputs import write_outputs
+
+        written = write_outputs(hooks["advice_for"](prof), out)
+        saved.update({f"{name} saved": path for name, path in written.paths.items()})
+        for name, why in written.failed.items():
+            err.print(f"advisor: could not write {name}: {why}", markup=False)
     return saved
 
 
@@ -158,6 +177,40 @@ def report(
     saved = _finish(prof, out_dir, export, hooks)
     if not quiet:
         render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Write or check a cost-model configuration (TOML).")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("init")
+def config_init(
+    path: Path = typer.Argument(Path("advisor.toml"), help="Where to write the file."),
+    preset: str = typer.Option("cpu-cluster", "--preset", help="cpu-cluster, gpu-cluster or workstation."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a commented configuration with every default and its source."""
+    from advisor.costmodel import preset_text
+    from advisor.model import write_atomic
+
+    text = preset_text(preset)
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    write_atomic(path, text.encode("utf-8"))
+    print(f"wrote {path} (preset {preset}); set [cluster] and [team] to your figures, then run "
+          f"`advisor config check {path}`")
+
+
+@config_app.command("check")
+def config_check(file: Path = typer.Argument(..., help="The TOML file to validate.")) -> None:
+    """Validate a configuration; exit 2 with the key path at fault."""
+    from advisor.costmodel import load_config
+
+    cfg = load_config(file)
+    c = cfg.cluster
+    print(f"{file}: OK · {c.nodes} × {c.instance} · ${cfg.monthly_bill_usd:,.0f}/month · engineer "
+          f"${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
+          f"{len(cfg.targets)} targets")
 
 
 def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:

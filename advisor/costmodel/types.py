@@ -59,8 +59,12 @@ class TargetEstimate:
     effort_weeks: Range
     cost_usd: Range
     savings_per_month_usd: Range
-    payback_months: Range | None  # None (never) when typical savings <= 0
+    payback_months: Range | None  # None (never) when typical savings <= 0; high is inf when low savings <= 0
     sources: tuple[str, ...] = ()
+    kind: str = ""  # port | cheap | accelerator
+    share: float = 0.0  # p: the hotspot's self share of the step (all four buckets)
+    new_share: Range | None = None  # its share of the old step after the change (min, typical, max)
+    maturity: str = ""  # the target's maturity note
 
 
 @dataclass(frozen=True, slots=True)

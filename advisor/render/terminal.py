@@ -75,12 +75,14 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
                                         f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
         if advice is not None:
             k = verdicts.get(h.frame)
-            row.append(k.verdict_label if k is not None else "")
+            row.append(verdict_cell(k) if k is not None else "")
         table.add_row(*row)
     if analysis.hotspots:
         console.print(table)
     else:
         console.print("no user-code hotspots in the measured step")
+    if advice is not None:
+        console.print(Text.assemble(("plan: ", "bold"), plan_line(advice)))
     for c in analysis.caveats:
         console.print(Text(f"note: {c}", style="yellow"))
     if p.outcome.stopped_by != "exit" or p.outcome.exit_code:
@@ -88,6 +90,28 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
                            + (f" — {p.outcome.detail}" if p.outcome.detail else ""), style="yellow"))
     for what, where in (saved or {}).items():
         console.print(f"{what}: {where}")
+
+
+def verdict_cell(k: Any) -> str:
+    """The verdict, naming the target when there is one: ``port → Rust (PyO3)``."""
+    if k.best is not None and k.verdict in ("port", "jit-vectorize", "accelerator"):
+        return f"{k.verdict_label} → {k.best.target_name}"
+    return str(k.verdict_label)
+
+
+def plan_line(advice: Any) -> str:
+    """One line: the paying part of the port plan (speedup range, $/month, payback), and the config used."""
+    paying = [s for s in advice.plan if s.pays_back]
+    where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
+    if not paying:
+        horizon = advice.config.team.horizon_months
+        return f"no port or JIT pays back within the {horizon:g}-month horizon ({where})"
+    last = paying[-1]
+    r = last.end_to_end
+    months = "never" if last.payback_months is None else f"{last.payback_months:.1f} months"
+    names = ", ".join(f"{s.kernel} → {s.target}" for s in paying[:3]) + (" …" if len(paying) > 3 else "")
+    return (f"{names}: step {r.typical:.2f}× ({r.low:.2f}–{r.high:.2f}×), saves ${last.savings_per_month_usd:,.0f}"
+            f"/month for ${last.cost_usd:,.0f}, payback {months} ({where})")
 
 
 def _short(path: str, keep: int = 2) -> str:

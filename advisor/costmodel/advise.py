@@ -1,0 +1,240 @@
+"""``advise(analysis, config) -> Advice``: per hotspot, a category, an estimate for every target, a
+verdict; then the port plan, the notes and the assumptions behind every figure.
+
+The arithmetic is in ``formulas.py``; this module only gathers its inputs (which profile field, which
+config key) and records them in each estimate's ``sources``.
+"""
+
+from __future__ import annotations
+
+from advisor.analysis import Analysis, Hotspot, analyze
+from advisor.costmodel import formulas as fm
+from advisor.costmodel.classify import classify
+from advisor.costmodel.config import CostConfig, Target, load_config
+from advisor.costmodel.effort import cost_range, effort_range
+from advisor.costmodel.types import (JIT_VECTORIZE, PORT, Advice, Assumption, Category, KernelAdvice,
+                                     PlanStep, Range, TargetEstimate)
+from advisor.costmodel.verdict import decide, money, rank, times
+from advisor.model import Profile
+
+
+def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Advice:
+    """Turn an analysis (or a profile, analysed here) into advice.
+
+    Args:
+        analysis: the ``Analysis`` of a profile, or the ``Profile`` itself.
+        config: a validated ``CostConfig``; None for the built-in defaults.
+
+    Returns:
+        ``Advice`` with one ``KernelAdvice`` per hotspot (in the analysis' order), the port plan, notes and
+        the assumptions used.
+    """
+    if isinstance(analysis, Profile):
+        analysis = analyze(analysis)
+    cfg = config if config is not None else load_config()
+    targets, skipped = _available_targets(cfg, analysis.profile)
+    kernels = []
+    categories: set[str] = set()
+    for h in analysis.hotspots:
+        cat = classify(h, analysis.profile)
+        categories.add(cat.name)
+        ests = rank([estimate_target(h, cat, t, analysis, cfg) for t in targets])
+        verdict, reason, best = decide(h, cat, ests, cfg)
+        if best is not None:
+            ests = [best] + [e for e in ests if e is not best]
+        kernels.append(KernelAdvice(h, cat, verdict, reason, best, tuple(ests)))
+    plan = port_plan(kernels, cfg)
+    notes = _notes(analysis, cfg, kernels, skipped)
+    return Advice(analysis, cfg, tuple(kernels), plan, cfg.monthly_bill_usd,
+                  _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes))
+
+
+def _python_version(profile: Profile) -> tuple[int, ...]:
+    raw = str(profile.environment.get("python", ""))
+    try:
+        return tuple(int(x) for x in raw.split(".")[:2])
+    except ValueError:
+        return ()
+
+
+def _available_targets(cfg: CostConfig, profile: Profile) -> tuple[list[Target], list[str]]:
+    """Targets that apply to the profiled Python (the CPython JIT needs 3.13+)."""
+    have = _python_version(profile)
+    keep, skipped = [], []
+    for t in cfg.targets.values():
+        if t.requires_python and have and have < tuple(int(x) for x in t.requires_python.split(".")):
+            skipped.append(f"{t.name} not considered: the profile ran Python "
+                           f"{'.'.join(map(str, have))} (needs {t.requires_python}+)")
+            continue
+        keep.append(t)
+    return keep, skipped
+
+
+def step_mean_s(analysis: Analysis) -> float:
+    """T: the mean measured step, or the whole measured time when there is no per-step figure."""
+    return analysis.stats.mean_s if analysis.stats.mean_s > 0 else analysis.step_s
+
+
+def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
+    """Calls of the hotspot per step, whether the count is exact, and where it came from.
+
+    Exact with ``--mode cprofile`` (profile.calls / step calls). Otherwise the invocations the sampler saw
+    (``profile.candidates``) over the step's invocations, at least 1: a lower bound, since calls shorter
+    than the sampling interval can merge or go unseen.
+    """
+    prof = analysis.profile
+    step = prof.step
+    step_calls = step.calls if step is not None and step.calls > 0 else max(analysis.stats.count, 1)
+    if step is not None and h.frame == step.frame:
+        return 1.0, prof.mode == "cprofile", "profile.step (the step itself: 1 call per step)"
+    if prof.mode == "cprofile" and prof.calls is not None and h.frame in prof.calls:
+        return prof.calls[h.frame] / step_calls, True, f"profile.calls[{h.frame}] / profile.step.calls"
+    seen = next((c.calls for c in prof.candidates if c.frame == h.frame), None)
+    if seen is not None:
+        return (max(1.0, seen / step_calls), False,
+                f"profile.candidates[frame {h.frame}].calls / profile.step.calls (estimated)")
+    return 1.0, False, "assumed 1 call per step (not seen repeating; estimated)"
+
+
+def _transfer(t: Target) -> Range:
+    """Host-to-device seconds per step (low at the highest bandwidth)."""
+    if t.kind != "accelerator" or t.transfer_mb_per_step <= 0 or t.bandwidth_gbs is None:
+        return Range(0.0, 0.0, 0.0)
+    bw = t.bandwidth_gbs
+    return Range(fm.transfer_seconds(t.transfer_mb_per_step, bw.high),
+                 fm.transfer_seconds(t.transfer_mb_per_step, bw.typical),
+                 fm.transfer_seconds(t.transfer_mb_per_step, bw.low))
+
+
+def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysis,
+                    cfg: CostConfig) -> TargetEstimate:
+    """Porting ``h`` to ``t``: kernel and end-to-end speedup, effort, dollars and payback (low/typical/high)."""
+    sp = h.self_split
+    i, n, w, g = fm.step_shares(sp.interpreted, sp.native, sp.waiting, sp.gc, analysis.step_s)
+    p = i + n + w + g
+    T = step_mean_s(analysis)
+    c, exact, calls_src = calls_per_step(h, analysis)
+    s, o, ns, tr = t.speedup[category.name], t.overhead_ns, t.native_speedup, _transfer(t)
+    # Low estimate: slowest speedup with the costliest crossing; high: the reverse.
+    worst = fm.new_share(i, n, w, g, s.low, c, o.high, T, ns.low, tr.high)
+    typ = fm.new_share(i, n, w, g, s.typical, c, o.typical, T, ns.typical, tr.typical)
+    best = fm.new_share(i, n, w, g, s.high, c, o.low, T, ns.high, tr.low)
+    e2e = Range(fm.end_to_end(p, worst), fm.end_to_end(p, typ), fm.end_to_end(p, best))
+    kernel = Range(fm.kernel_speedup(p, worst), fm.kernel_speedup(p, typ), fm.kernel_speedup(p, best))
+    bill = cfg.monthly_bill_usd
+    new_bill = cfg.accelerator_bill_usd if t.kind == "accelerator" else None
+    savings = Range(*(fm.monthly_savings(bill, cfg.step_fraction, x, new_bill) for x in (e2e.low, e2e.typical, e2e.high)))
+    effort = effort_range(category, t, cfg.team)
+    cost = cost_range(effort, cfg.team)
+    key = f"targets.{t.key}"
+    sources = (
+        f"profile.stacks: self split of frame {h.frame} / step time (p = {p:.3f})",
+        f"T = {T:.4g} s: analysis.stats.mean_s",
+        f"calls per step = {c:.4g}: {calls_src}",
+        f"{key}.speedup.{category.name}", f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
+        *( (f"{key}.native_speedup", f"{key}.transfer_mb_per_step", f"{key}.bandwidth_gbs",
+            "cluster.accelerator_price_per_node_hour") if t.kind == "accelerator" else ()),
+        "cluster.monthly_bill_usd" if cfg.cluster.monthly_bill_usd is not None
+        else "cluster.nodes x cluster.price_per_node_hour x cluster.hours_per_month",
+        "job.step_fraction", "team.weeks_per_100_loc", "team.complexity_weight", "team.engineer_cost_per_week",
+        f"lines = {category.lines}, complexity = {category.complexity}: source (radon)",
+    )
+    return TargetEstimate(
+        target=t.key, target_name=t.name, kernel_speedup=kernel, end_to_end=e2e,
+        boundary_s_per_step=Range(c * o.low * fm.NS, c * o.typical * fm.NS, c * o.high * fm.NS),
+        calls_per_step=c, calls_exact=exact, effort_weeks=effort, cost_usd=cost, savings_per_month_usd=savings,
+        payback_months=_payback_range(cost, savings), sources=sources, kind=t.kind, share=p,
+        new_share=Range(best, typ, worst), maturity=t.maturity,
+    )
+
+
+def _payback_range(cost: Range, savings: Range) -> Range | None:
+    typical = fm.payback_months(cost.typical, savings.typical)
+    if typical is None:
+        return None
+    low = fm.payback_months(cost.low, savings.high)
+    high = fm.payback_months(cost.high, savings.low)
+    return Range(low if low is not None else typical, typical, high if high is not None else float("inf"))
+
+
+def port_plan(kernels: list[KernelAdvice], cfg: CostConfig) -> tuple[PlanStep, ...]:
+    """Kernels to port or JIT/vectorize, best return first, with cumulative effect.
+
+    Cumulative speedup is Amdahl over all kernels so far (their self shares are disjoint); cumulative
+    savings follow from it, not from summing each kernel's own savings.
+    """
+    chosen = [k for k in kernels if k.verdict in (PORT, JIT_VECTORIZE) and k.best is not None]
+    chosen.sort(key=lambda k: -_ratio(k.best))  # type: ignore[arg-type]
+    steps: list[PlanStep] = []
+    ps: list[float] = []
+    news: list[Range] = []
+    cost = 0.0
+    ok = True
+    for k in chosen:
+        e = k.best
+        assert e is not None and e.new_share is not None
+        ps.append(e.share)
+        news.append(e.new_share)
+        cost += e.cost_usd.typical
+        e2e = Range(fm.cumulative_end_to_end(ps, [x.high for x in news]),
+                    fm.cumulative_end_to_end(ps, [x.typical for x in news]),
+                    fm.cumulative_end_to_end(ps, [x.low for x in news]))
+        savings = fm.monthly_savings(cfg.monthly_bill_usd, cfg.step_fraction, e2e.typical)
+        own = e.payback_months.typical if e.payback_months is not None else None
+        ok = ok and own is not None and own <= cfg.team.horizon_months
+        steps.append(PlanStep(k.hotspot.key.qualname, e.target, e2e, cost, savings,
+                              fm.payback_months(cost, savings), ok))
+    return tuple(steps)
+
+
+def _ratio(e: TargetEstimate) -> float:
+    sav, cost = e.savings_per_month_usd.typical, e.cost_usd.typical
+    return float("inf") if cost <= 0 and sav > 0 else (sav / cost if cost > 0 else sav)
+
+
+def _config_source(cfg: CostConfig) -> str:
+    return cfg.source
+
+
+def _notes(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice], skipped: list[str]) -> list[str]:
+    notes = []
+    c = cfg.cluster
+    bill = (f"{money(c.monthly_bill_usd)}/month given" if c.monthly_bill_usd is not None else
+            f"{c.nodes} × {c.instance} at ${c.price_per_node_hour:g}/h × {c.hours_per_month:g} h = "
+            f"{money(cfg.monthly_bill_usd)}/month")
+    if cfg.is_builtin:
+        notes.append(f"No config file: the built-in defaults apply ({bill}, engineer "
+                     f"{money(cfg.team.engineer_cost_per_week)}/week); write your own with `advisor config init`.")
+    else:
+        notes.append(f"Config {cfg.source}: {bill}.")
+    total = analysis.step_split
+    if total.total > 0:
+        interp = total.interpreted / total.total
+        wait = total.waiting / total.total
+        notes.append(f"Interpreted Python is {interp:.0%} of the step: even if all of it vanished the step "
+                     f"could run at most {times(fm.amdahl_cap(interp))} faster (Amdahl).")
+        if wait >= 0.2:
+            notes.append(f"{wait:.0%} of the step is waiting (data loading, I/O): no compiler shortens it; "
+                         "fix the pipeline first.")
+    if any(not e.calls_exact for k in kernels for e in k.estimates[:1]):
+        notes.append("Calls per step are estimated from sampled invocations (a lower bound on the boundary "
+                     "cost); rerun with --mode cprofile for exact counts.")
+    notes.extend(skipped)
+    return notes
+
+
+def _assumptions(cfg: CostConfig, targets: list[Target], categories: set[str]) -> tuple[Assumption, ...]:
+    keys = [k for k in cfg.values if not k.startswith("targets.")]
+    for t in targets:
+        base = f"targets.{t.key}."
+        keys += [k for k in cfg.values if k.startswith(base) and (
+            not k.startswith(base + "speedup.") or k[len(base) + len("speedup."):] in categories)]
+    return tuple(Assumption(k, cfg.values[k], cfg.sources.get(k, cfg.source)) for k in keys)
+
+
+def advice_for_profile(profile: Profile, config: CostConfig | None = None) -> Advice:
+    """``advise`` for a profile (what the CLI hook calls)."""
+    return advise(analyze(profile), config)
+
+
+__all__ = ["advise", "advice_for_profile", "calls_per_step", "estimate_target", "port_plan", "step_mean_s"]

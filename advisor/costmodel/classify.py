@@ -1,0 +1,235 @@
+"""Code category of a hotspot, from its source (AST) and its measured split, with the evidence.
+
+The category picks the speedup column of PRIORS.md §1.2: numeric-loop, object-heavy, small-numpy-calls,
+vectorized, strings, io-bound or mixed. The AST says what the code *does* (loops, NumPy calls inside them,
+arithmetic, attribute traffic, string methods, I/O calls); the split says where the time *went*. When
+the source was not saved with the profile, the split alone decides and the evidence says so.
+
+Size (lines, decorators included) and cyclomatic complexity (radon) feed the effort estimate.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import lru_cache
+
+from advisor.analysis import Hotspot
+from advisor.costmodel.types import Category
+from advisor.model import Profile
+
+ARRAY_MODULES = ("numpy", "torch", "scipy", "jax")
+STRING_METHODS = {"split", "join", "strip", "lstrip", "rstrip", "lower", "upper", "replace", "encode",
+                  "decode", "startswith", "endswith", "format", "find", "partition", "splitlines", "translate"}
+IO_NAMES = {"open", "read", "readline", "readlines", "write", "recv", "send", "sleep", "urlopen", "imread",
+            "load", "loads", "fetch", "get", "post", "listdir", "stat", "fromfile", "tofile"}
+IO_MODULES = {"os", "io", "socket", "pickle", "json", "shutil", "requests", "urllib", "time", "pathlib", "h5py"}
+ARITH_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+ASSUMED_LINES = 50  # when the source is unavailable (documented in docs/cost-model.md)
+ASSUMED_COMPLEXITY = 5
+
+
+@dataclass(slots=True)
+class Features:
+    """Counts read from one function's AST (inside loops unless named otherwise)."""
+
+    loops: int = 0
+    depth: int = 0
+    array_calls_in_loop: int = 0
+    array_calls: int = 0
+    arith_in_loop: int = 0
+    object_ops_in_loop: int = 0
+    string_ops: int = 0
+    io_calls: int = 0
+
+
+def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function whose first line (decorator or ``def``) is ``line``; else the one named ``qualname``."""
+    by_name = None
+    leaf = qualname.rpartition(".")[2]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            if line in (first, node.lineno) and node.name == leaf:
+                return node
+            if node.name == leaf and by_name is None:
+                by_name = node
+    return by_name
+
+
+def _array_aliases(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] in ARRAY_MODULES:
+                    names.add(a.asname or a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ARRAY_MODULES:
+            names.update(a.asname or a.name for a in node.names)
+    return names
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, arrays: set[str]) -> None:
+        self.f = Features()
+        self.arrays = arrays
+        self.level = 0
+
+    def _loop(self, node: ast.AST) -> None:
+        self.f.loops += 1
+        self.level += 1
+        self.f.depth = max(self.f.depth, self.level)
+        self.generic_visit(node)
+        self.level -= 1
+
+    visit_For = visit_While = visit_AsyncFor = _loop
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _loop
+
+    def visit_Call(self, node: ast.Call) -> None:
+        root = _root(node.func)
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if root in self.arrays:
+            self.f.array_calls += 1
+            self.f.array_calls_in_loop += self.level > 0
+        elif attr in STRING_METHODS or root == "re":
+            self.f.string_ops += 1
+        elif attr in IO_NAMES or root in IO_MODULES:
+            self.f.io_calls += 1
+        elif self.level and (attr[:1].isupper() or attr in ("append", "pop", "add", "get", "setdefault")):
+            self.f.object_ops_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if self.level:
+            if isinstance(node.op, ast.MatMult):
+                self.f.array_calls_in_loop += 1
+            elif isinstance(node.op, ARITH_OPS):
+                self.f.arith_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if self.level and isinstance(node.op, ARITH_OPS):
+            self.f.arith_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if (self.level and _root(node) not in self.arrays and node.attr not in STRING_METHODS
+                and isinstance(node.ctx, (ast.Load, ast.Store))):
+            self.f.object_ops_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        self.f.string_ops += 1
+        self.generic_visit(node)
+
+
+def features(func: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module) -> Features:
+    """Count what ``func`` does (nested functions included: they run as part of it)."""
+    v = _Visitor(_array_aliases(tree))
+    for stmt in func.body:
+        v.visit(stmt)
+    return v.f
+
+
+def size_and_complexity(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int]:
+    """Lines (decorators included) and radon's cyclomatic complexity of ``func``."""
+    from radon.complexity import cc_visit_ast
+
+    first = min([func.lineno] + [d.lineno for d in func.decorator_list])
+    lines = (func.end_lineno or func.lineno) - first + 1
+    blocks = cc_visit_ast(ast.Module(body=[func], type_ignores=[]))
+    return lines, max((b.complexity for b in blocks), default=1)
+
+
+def classify(hotspot: Hotspot, profile: Profile) -> Category:
+    """The category of ``hotspot`` with its evidence, size and complexity."""
+    s = hotspot.self_split.shares()
+    func = tree = None
+    source = profile.sources.get(hotspot.key.file)
+    if source is not None and hotspot.key.kind == "python":
+        try:
+            tree = _parse(source)
+            func = find_function(tree, hotspot.key.qualname, hotspot.key.line)
+        except (SyntaxError, ValueError, RecursionError):
+            func = None
+    if func is None or tree is None:
+        name = _from_split(s)
+        return Category(name, f"source not available: from the split alone ({_split_words(s)}); size assumed "
+                              f"{ASSUMED_LINES} lines, complexity {ASSUMED_COMPLEXITY}",
+                        ASSUMED_LINES, ASSUMED_COMPLEXITY)
+    f = features(func, tree)
+    lines, cc = size_and_complexity(func)
+    name = decide(f, s)
+    return Category(name, evidence(f, s), lines, cc)
+
+
+@lru_cache(maxsize=32)
+def _parse(source: str) -> ast.Module:
+    return ast.parse(source)
+
+
+def _from_split(s: dict[str, float]) -> str:
+    top = max(s, key=lambda b: s[b])
+    if s[top] <= 0:
+        return "mixed"
+    return {"waiting": "io-bound", "native": "vectorized", "gc": "object-heavy"}.get(top, "mixed")
+
+
+def decide(f: Features, s: dict[str, float]) -> str:
+    """The category from AST features and the hotspot's own split shares."""
+    if s["waiting"] >= 0.5 or (f.io_calls and s["waiting"] >= max(s.values())):
+        return "io-bound"
+    # Small NumPy calls spend much of their time in NumPy's C dispatch (B14), which samples as native, and
+    # the Python around them stays visible; big array operations run above ~85% native. The loop may be
+    # in this function or in its caller (a per-example function called from the step's loop).
+    if (f.array_calls_in_loop or f.array_calls >= 3) and s["native"] < 0.85 and s["interpreted"] >= 0.1:
+        return "small-numpy-calls"
+    if s["native"] >= max(s.values()) and s["native"] > 0 and (f.array_calls or not f.loops):
+        return "vectorized"  # a loop with no array-library call is not vectorized code, whatever it sampled
+    if s["gc"] >= 0.25:
+        return "object-heavy"
+    if not f.loops:
+        return "object-heavy" if f.object_ops_in_loop else ("strings" if f.string_ops else "mixed")
+    scores = {"numeric-loop": f.arith_in_loop, "object-heavy": f.object_ops_in_loop, "strings": f.string_ops}
+    best = max(scores, key=lambda k: scores[k])
+    if scores[best] == 0:
+        return "mixed"
+    second = sorted(scores.values())[-2]
+    return best if scores[best] >= 1.5 * second else "mixed"
+
+
+def _split_words(s: dict[str, float]) -> str:
+    parts = [f"{s['interpreted']:.0%} interpreted", f"{s['native']:.0%} native"]
+    parts += [f"{s[b]:.0%} {label}" for b, label in (("waiting", "waiting"), ("gc", "GC")) if s[b] >= 0.05]
+    return ", ".join(parts)
+
+
+def evidence(f: Features, s: dict[str, float]) -> str:
+    """One line of evidence, e.g. "3 nested for-loops, 88% interpreted, no NumPy calls in the loop"."""
+    parts = []
+    if f.loops:
+        parts.append(f"{f.depth} nested loops" if f.depth > 1 else
+                     ("1 loop" if f.loops == 1 else f"{f.loops} loops, none nested"))
+    else:
+        parts.append("no loops")
+    parts.append(_split_words(s))
+    if f.loops:
+        parts.append(f"{f.array_calls_in_loop} array-library calls in the loop" if f.array_calls_in_loop
+                     else "no NumPy calls in the loop")
+        if f.arith_in_loop:
+            parts.append(f"{f.arith_in_loop} arithmetic operations in the loop")
+        if f.object_ops_in_loop:
+            parts.append(f"{f.object_ops_in_loop} attribute/object operations in the loop")
+    elif f.array_calls:
+        parts.append(f"{f.array_calls} array-library calls")
+    if f.string_ops:
+        parts.append(f"{f.string_ops} string operations")
+    if f.io_calls:
+        parts.append(f"{f.io_calls} I/O calls")
+    return ", ".join(parts)

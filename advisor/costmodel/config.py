@@ -1,0 +1,431 @@
+"""The cost-model configuration: TOML in, a validated ``CostConfig`` out, or a one-line ``ConfigError``.
+
+The built-in defaults live in ``defaults.toml`` beside this module; presets in ``presets/`` replace its
+``[cluster]`` section. A user file is merged key by key over the defaults: it must give ``[cluster]`` and
+``[team]`` (the figures only the team knows), may override any other key, and may add targets under
+``[targets.NAME]``. Every value keeps its source: the bracketed citation at the end of its line in the
+built-in file (a PRIORS.md row id), or the user file it came from.
+
+Validation errors name the key path and fit on one line::
+
+    team.toml: unknown key cluster.prize_per_node_hour (did you mean cluster.price_per_node_hour?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from advisor.costmodel.types import CATEGORIES, Range
+from advisor.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+PRESETS = ("cpu-cluster", "gpu-cluster", "workstation")
+DEFAULT_PRESET = "cpu-cluster"
+BUILTIN = "built-in defaults"
+KINDS = ("port", "cheap", "accelerator")
+REQUIRED_SECTIONS = ("cluster", "team")
+TARGETS_MARKER = "# ---- targets"
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """What one key may hold: kind (number, integer, string, range), bounds, whether it must be there."""
+
+    kind: str
+    low: float | None = None  # inclusive lower bound
+    above: float | None = None  # exclusive lower bound
+    high: float | None = None  # inclusive upper bound
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+
+_SETTINGS: dict[str, dict[str, _Field]] = {
+    "cluster": {
+        "instance": _Field("string"),
+        "nodes": _Field("integer", low=1),
+        "price_per_node_hour": _Field("number", low=0),
+        "hours_per_month": _Field("number", above=0, high=744),
+        "accelerator_price_per_node_hour": _Field("number", low=0),
+        "monthly_bill_usd": _Field("number", low=0, required=False),
+    },
+    "job": {"step_fraction": _Field("number", above=0, high=1)},
+    "team": {
+        "engineer_cost_per_week": _Field("number", low=0),
+        "weeks_per_100_loc": _Field("range", low=0),
+        "complexity_weight": _Field("number", low=0),
+        "horizon_months": _Field("number", above=0),
+    },
+    "thresholds": {
+        "min_share": _Field("number", low=0, high=1),
+        "accelerator_min_share": _Field("number", low=0, high=1),
+        "cheap_fraction": _Field("number", low=0, high=1),
+    },
+}
+_TARGET: dict[str, _Field] = {
+    "name": _Field("string"),
+    "kind": _Field("string", choices=KINDS),
+    "maturity": _Field("string", required=False),
+    "requires_python": _Field("string", required=False),
+    "overhead_ns": _Field("range", low=0),
+    "effort_multiplier": _Field("number", above=0),
+    "fixed_weeks": _Field("range", low=0),
+    "native_speedup": _Field("range", above=0, required=False),
+    "transfer_mb_per_step": _Field("number", low=0, required=False),
+    "bandwidth_gbs": _Field("range", above=0, required=False),
+    "speedup": _Field("table"),
+}
+_SPEEDUP = _Field("range", above=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """What the job's compute costs."""
+
+    instance: str
+    nodes: int
+    price_per_node_hour: float
+    hours_per_month: float
+    accelerator_price_per_node_hour: float
+    monthly_bill_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """What engineering time costs, and how long a payback the team accepts."""
+
+    engineer_cost_per_week: float
+    weeks_per_100_loc: Range
+    complexity_weight: float
+    horizon_months: float
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The policy knobs of the verdicts."""
+
+    min_share: float
+    accelerator_min_share: float
+    cheap_fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One place a kernel can go: speedup per code category, call cost, effort, maturity."""
+
+    key: str
+    name: str
+    kind: str  # port | cheap | accelerator
+    speedup: dict[str, Range]
+    overhead_ns: Range
+    effort_multiplier: float
+    fixed_weeks: Range
+    maturity: str = ""
+    requires_python: str | None = None
+    native_speedup: Range = Range(1.0, 1.0, 1.0)
+    transfer_mb_per_step: float = 0.0
+    bandwidth_gbs: Range | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CostConfig:
+    """A validated configuration. ``sources`` maps each key path to where its value came from."""
+
+    cluster: Cluster
+    step_fraction: float
+    team: Team
+    thresholds: Thresholds
+    targets: dict[str, Target]
+    source: str  # BUILTIN or the file path
+    values: dict[str, Any] = field(default_factory=dict)  # flattened key path -> value
+    sources: dict[str, str] = field(default_factory=dict)  # key path -> citation or file
+
+    @property
+    def monthly_bill_usd(self) -> float:
+        """The job's monthly compute bill: the given figure, or nodes x $/node-hour x hours/month."""
+        from advisor.costmodel.formulas import monthly_bill
+
+        c = self.cluster
+        return monthly_bill(c.nodes, c.price_per_node_hour, c.hours_per_month, c.monthly_bill_usd)
+
+    @property
+    def accelerator_bill_usd(self) -> float:
+        """The bill if every node were an accelerator node (scaled like a given monthly bill)."""
+        c = self.cluster
+        if c.price_per_node_hour > 0:
+            return self.monthly_bill_usd * c.accelerator_price_per_node_hour / c.price_per_node_hour
+        return c.nodes * c.accelerator_price_per_node_hour * c.hours_per_month
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.source == BUILTIN
+
+
+# ---- loading ---------------------------------------------------------------------------------------------
+
+def _resource_text(name: str) -> str:
+    return resources.files("advisor.costmodel").joinpath(name).read_text(encoding="utf-8")
+
+
+def defaults_text() -> str:
+    """The text of the built-in ``defaults.toml``."""
+    return _resource_text("defaults.toml")
+
+
+def preset_text(preset: str = DEFAULT_PRESET) -> str:
+    """A complete, commented config file for ``preset``: its [cluster] section, then every default."""
+    if preset not in PRESETS:
+        near = difflib.get_close_matches(preset, PRESETS, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else f"; choose {', '.join(PRESETS)}"
+        raise ConfigError(f"unknown preset {preset!r}{hint}")
+    cluster = _resource_text(f"presets/{preset}.toml").strip("\n") + "\n"
+    text = defaults_text()
+    start = text.index("[cluster]")
+    end = text.index("\n[", start + 1) + 1
+    header = text[:start].replace("built-in defaults (the \"cpu-cluster\" preset plus every target)",
+                                  f"preset \"{preset}\"")
+    return header + cluster + "\n" + text[end:]
+
+
+def load_config(path: str | Path | None = None, preset: str | None = None) -> CostConfig:
+    """Load and validate a configuration.
+
+    Args:
+        path: a TOML file merged over the built-in defaults; None for the defaults alone.
+        preset: a preset name whose [cluster] replaces the default one (applied before ``path``).
+
+    Returns:
+        The validated ``CostConfig``.
+
+    Raises:
+        ConfigError: one line naming the file and the key path at fault.
+    """
+    base_text = preset_text(preset) if preset else defaults_text()
+    base = tomllib.loads(base_text)
+    sources = {k: f"PRIORS.md {v}" for k, v in citations(base_text).items()}
+    source = BUILTIN if preset is None else f"preset {preset}"
+    if path is not None:
+        p = Path(path)
+        user = _read_user(p)
+        _check_user(user, str(p))
+        text_cites = citations(p.read_text(encoding="utf-8", errors="replace"))
+        flat_base = _flatten(base)
+        for key, value in _flatten(user).items():
+            if key in flat_base and flat_base[key] == value and key in sources:
+                sources[key] = f"{sources[key]} (via {p})"
+            else:
+                cite = text_cites.get(key)
+                sources[key] = f"{p}" + (f" {cite}" if cite else "")
+        base = _merge(base, user)
+        source = str(p)
+    return _build(base, source, sources)
+
+
+def _read_user(p: Path) -> dict[str, Any]:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text, not a TOML config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {str(exc).splitlines()[0]}") from None
+
+
+def citations(text: str) -> dict[str, str]:
+    """Key path -> the bracketed citation ending its line (``# [S7, S9] ...``) in a TOML text."""
+    out: dict[str, str] = {}
+    table = ""
+    for line in text.splitlines():
+        head = re.match(r"^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$", line)
+        if head:
+            table = head.group(1)
+            continue
+        m = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=.*#\s*\[([^\]]*)\]([^#]*)$", line)
+        if m:
+            key = f"{table}.{m.group(1)}" if table else m.group(1)
+            note = m.group(3).strip()
+            out[key] = f"[{m.group(2).strip()}]" + (f" {note}" if note else "")
+    return out
+
+
+# ---- validation ------------------------------------------------------------------------------------------
+
+def _did_you_mean(word: str, options: list[str], prefix: str = "") -> str:
+    near = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{near[0]}?)" if near else ""
+
+
+def _check_user(user: dict[str, Any], src: str) -> None:
+    """Unknown sections and keys, and the sections a user file must give."""
+    known = list(_SETTINGS) + ["targets"]
+    for section, body in user.items():
+        if section not in known:
+            near = difflib.get_close_matches(section, known, n=1)
+            raise ConfigError(f"{src}: unknown section [{section}]" + (f" (did you mean [{near[0]}]?)" if near else ""))
+        if not isinstance(body, dict):
+            raise ConfigError(f"{src}: {section} must be a table ([{section}]), not a {_type_name(body)}")
+        if section == "targets":
+            for tkey, tbody in body.items():
+                if not isinstance(tbody, dict):
+                    raise ConfigError(f"{src}: targets.{tkey} must be a table, not a {_type_name(tbody)}")
+                _check_keys(tbody, _TARGET, f"targets.{tkey}", src)
+                speed = tbody.get("speedup", {})
+                if isinstance(speed, dict):
+                    for cat in speed:
+                        if cat not in CATEGORIES:
+                            raise ConfigError(f"{src}: unknown category targets.{tkey}.speedup.{cat}"
+                                              f"{_did_you_mean(cat, list(CATEGORIES))}")
+        else:
+            _check_keys(body, _SETTINGS[section], section, src)
+    for section in REQUIRED_SECTIONS:
+        if section not in user:
+            raise ConfigError(f"{src}: missing section [{section}] (a config file must give at least "
+                              f"{' and '.join(f'[{s}]' for s in REQUIRED_SECTIONS)})")
+
+
+def _check_keys(body: dict[str, Any], spec: dict[str, _Field], path: str, src: str) -> None:
+    for key in body:
+        if key not in spec:
+            raise ConfigError(f"{src}: unknown key {path}.{key}{_did_you_mean(key, list(spec), path + '.')}")
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "number", str: "string", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__)
+
+
+def _value(value: Any, f: _Field, path: str, src: str) -> Any:
+    """Check one value against its field; returns a float, int, str or Range."""
+    if f.kind == "string":
+        if not isinstance(value, str):
+            raise ConfigError(f"{src}: {path} must be a string, not a {_type_name(value)} ({value!r})")
+        if f.choices and value not in f.choices:
+            raise ConfigError(f"{src}: {path} must be one of {', '.join(f.choices)}, got {value!r}"
+                              f"{_did_you_mean(value, list(f.choices))}")
+        return value
+    if f.kind == "range":
+        if (not isinstance(value, list) or len(value) != 3
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
+            raise ConfigError(f"{src}: {path} must be [low, typical, high] (three numbers), got {value!r}")
+        for v in value:
+            _bounds(float(v), f, path, src)
+        low, typ, high = (float(v) for v in value)
+        if not low <= typ <= high:
+            what = "low > typical" if low > typ else "typical > high"
+            raise ConfigError(f"{src}: {path} has {what} ({value!r}); write [low, typical, high]")
+        return Range(low, typ, high)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            f.kind == "integer" and not isinstance(value, int)):
+        want = "an integer" if f.kind == "integer" else "a number"
+        raise ConfigError(f"{src}: {path} must be {want}, not a {_type_name(value)} ({value!r})")
+    _bounds(float(value), f, path, src)
+    return value if f.kind == "integer" else float(value)
+
+
+def _bounds(v: float, f: _Field, path: str, src: str) -> None:
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ConfigError(f"{src}: {path} must be a finite number, got {v}")
+    if f.low is not None and v < f.low:
+        what = "negative" if f.low == 0 else f"below {f.low:g}"
+        raise ConfigError(f"{src}: {path} cannot be {what} (got {v:g})")
+    if f.above is not None and v <= f.above:
+        raise ConfigError(f"{src}: {path} must be greater than {f.above:g} (got {v:g})")
+    if f.high is not None and v > f.high:
+        raise ConfigError(f"{src}: {path} must be at most {f.high:g} (got {v:g})")
+
+
+def _section(data: dict[str, Any], name: str, src: str) -> dict[str, Any]:
+    body = data.get(name)
+    if not isinstance(body, dict):
+        raise ConfigError(f"{src}: missing section [{name}]")
+    out: dict[str, Any] = {}
+    for key, f in _SETTINGS[name].items():
+        if key not in body:
+            if f.required:
+                raise ConfigError(f"{src}: {name}.{key} is missing")
+            continue
+        out[key] = _value(body[key], f, f"{name}.{key}", src)
+    return out
+
+
+def _target(key: str, body: Any, src: str) -> Target:
+    path = f"targets.{key}"
+    if not isinstance(body, dict):
+        raise ConfigError(f"{src}: {path} must be a table, not a {_type_name(body)}")
+    vals: dict[str, Any] = {}
+    for name, f in _TARGET.items():
+        if name == "speedup":
+            continue
+        if name not in body:
+            if f.required:
+                raise ConfigError(f"{src}: {path}.{name} is missing")
+            continue
+        vals[name] = _value(body[name], f, f"{path}.{name}", src)
+    speed = body.get("speedup")
+    if not isinstance(speed, dict):
+        raise ConfigError(f"{src}: {path}.speedup is missing (a table with one [low, typical, high] "
+                          "per category)")
+    speedup = {}
+    for cat in CATEGORIES:
+        if cat not in speed:
+            raise ConfigError(f"{src}: {path}.speedup.{cat} is missing")
+        speedup[cat] = _value(speed[cat], _SPEEDUP, f"{path}.speedup.{cat}", src)
+    if vals["kind"] == "accelerator" and "bandwidth_gbs" not in vals and vals.get("transfer_mb_per_step", 0) > 0:
+        raise ConfigError(f"{src}: {path}.bandwidth_gbs is missing (needed to cost transfer_mb_per_step)")
+    if "requires_python" in vals and not re.fullmatch(r"\d+\.\d+", vals["requires_python"]):
+        raise ConfigError(f"{src}: {path}.requires_python must look like \"3.13\", "
+                          f"got {vals['requires_python']!r}")
+    return Target(key=key, speedup=speedup, **vals)
+
+
+def _build(data: dict[str, Any], source: str, sources: dict[str, str]) -> CostConfig:
+    src = source
+    cl = _section(data, "cluster", src)
+    job = _section(data, "job", src)
+    tm = _section(data, "team", src)
+    th = _section(data, "thresholds", src)
+    raw_targets = data.get("targets")
+    if not isinstance(raw_targets, dict) or not raw_targets:
+        raise ConfigError(f"{src}: missing section [targets]")
+    targets = {k: _target(k, v, src) for k, v in raw_targets.items()}
+    return CostConfig(
+        cluster=Cluster(**cl), step_fraction=job["step_fraction"], team=Team(**tm), thresholds=Thresholds(**th),
+        targets=targets, source=source, values=_flatten(data), sources=sources,
+    )
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, path + "."))
+        else:
+            out[path] = v
+    return out
+
+
+def check_config(path: str | Path) -> CostConfig:
+    """Validate a user file (what ``advisor config check`` runs); raises ConfigError."""
+    return load_config(path)

@@ -1,0 +1,111 @@
+"""The cost model's arithmetic, as small pure functions over plain numbers.
+
+These are the formulas of docs/cost-model.md, one function each, with the same names the ROI spreadsheet
+uses for its columns. Nothing here reads a profile or a config: ``advise.py`` gathers the inputs.
+
+Shares are fractions of the measured step time; ``T`` is the mean step in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+NS = 1e-9
+
+
+def step_shares(interpreted_s: float, native_s: float, waiting_s: float, gc_s: float,
+                step_s: float) -> tuple[float, float, float, float]:
+    """A hotspot's own split as shares (i, n, w, g) of the step; all zero for an empty step."""
+    if step_s <= 0:
+        return 0.0, 0.0, 0.0, 0.0
+    return interpreted_s / step_s, native_s / step_s, waiting_s / step_s, gc_s / step_s
+
+
+def boundary_share(calls_per_step: float, overhead_ns: float, step_mean_s: float) -> float:
+    """Share of the step added by crossing the Python/native boundary: c x o x 1e-9 / T."""
+    if step_mean_s <= 0:
+        return 0.0
+    return calls_per_step * overhead_ns * NS / step_mean_s
+
+
+def new_share(i: float, n: float, w: float, g: float, speedup: float, calls_per_step: float,
+              overhead_ns: float, step_mean_s: float, native_speedup: float = 1.0,
+              transfer_s_per_step: float = 0.0) -> float:
+    """The hotspot's share of the *old* step after the change.
+
+    new = i / S + n / S_native + w + g + c x o x 1e-9 / T + transfer / T
+
+    ``native_speedup`` and ``transfer_s_per_step`` are 1 and 0 except for the accelerator target.
+    """
+    transfer = transfer_s_per_step / step_mean_s if step_mean_s > 0 else 0.0
+    return (i / speedup + n / native_speedup + w + g
+            + boundary_share(calls_per_step, overhead_ns, step_mean_s) + transfer)
+
+
+def kernel_speedup(p: float, new: float) -> float:
+    """The hotspot's own speedup p / new (infinite when the new time is zero)."""
+    if new <= 0:
+        return math.inf if p > 0 else 1.0
+    return p / new
+
+
+def end_to_end(p: float, new: float) -> float:
+    """Amdahl: whole-step speedup 1 / ((1 - p) + new). Below 1 when the change makes things slower."""
+    rest = (1.0 - p) + new
+    return math.inf if rest <= 0 else 1.0 / rest
+
+
+def amdahl_cap(p: float) -> float:
+    """The most any change to a share ``p`` can give end to end: 1 / (1 - p)."""
+    return math.inf if p >= 1 else 1.0 / (1.0 - p)
+
+
+def cumulative_end_to_end(ps: list[float], news: list[float]) -> float:
+    """Amdahl over several disjoint kernels: 1 / (1 - sum p + sum new)."""
+    return end_to_end(sum(ps), sum(news))
+
+
+def monthly_bill(nodes: float, price_per_node_hour: float, hours_per_month: float,
+                 monthly_bill_usd: float | None = None) -> float:
+    """The job's compute bill per month: the given figure, else nodes x $/node-hour x hours."""
+    if monthly_bill_usd is not None:
+        return monthly_bill_usd
+    return nodes * price_per_node_hour * hours_per_month
+
+
+def monthly_savings(bill: float, step_fraction: float, e2e: float, new_bill: float | None = None) -> float:
+    """Dollars saved per month: f x (B - B' / E), which is B x f x (1 - 1/E) when B' = B.
+
+    ``new_bill`` is the bill on the new hardware (the accelerator's node price); negative savings are a
+    loss. The part of the bill outside the step (1 - f) is unchanged and cancels out.
+    """
+    after = bill if new_bill is None else new_bill
+    if e2e <= 0:
+        return -math.inf
+    return step_fraction * (bill - after / e2e)
+
+
+def effort_weeks(lines: float, weeks_per_100_loc: float, complexity: float, complexity_weight: float,
+                 effort_multiplier: float, fixed_weeks: float) -> float:
+    """Engineer-weeks: (lines / 100) x wk/100 LOC x (1 + w x max(0, cc - 1)) x multiplier + fixed."""
+    per_loc = (lines / 100.0) * weeks_per_100_loc * (1.0 + complexity_weight * max(0.0, complexity - 1.0))
+    return per_loc * effort_multiplier + fixed_weeks
+
+
+def port_cost(effort: float, engineer_cost_per_week: float) -> float:
+    """Dollars of engineering: effort-weeks x cost per week."""
+    return effort * engineer_cost_per_week
+
+
+def payback_months(cost: float, savings_per_month: float) -> float | None:
+    """Months until the savings repay the cost; None (never) when there are no savings."""
+    if savings_per_month <= 0:
+        return None
+    return cost / savings_per_month
+
+
+def transfer_seconds(megabytes: float, bandwidth_gbs: float) -> float:
+    """Host-to-device copy time of ``megabytes`` at ``bandwidth_gbs`` (GB/s)."""
+    if megabytes <= 0:
+        return 0.0
+    return megabytes * 1e6 / (bandwidth_gbs * 1e9)
