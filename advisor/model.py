@@ -133,6 +133,7 @@ class StepInfo:
     warmup: int
     durations_s: tuple[float, ...]
     timing: str  # "sampled" (from sample spans) or "exact" (cProfile counts)
+    loop_lines: tuple[int, int] | None = None  # the step is this loop's body in ``frame`` (see loopstep.py)
 
     @property
     def stats(self) -> StepStats:
@@ -218,6 +219,7 @@ class Profile:
                 "frame": self.step.frame, "chosen_by": self.step.chosen_by, "reason": self.step.reason,
                 "calls": self.step.calls, "warmup": self.step.warmup,
                 "durations_s": list(self.step.durations_s), "timing": self.step.timing,
+                "loop_lines": None if self.step.loop_lines is None else list(self.step.loop_lines),
             },
             "candidates": [asdict(c) for c in self.candidates],
             "calls": None if self.calls is None else {str(k): v for k, v in self.calls.items()},
@@ -323,9 +325,14 @@ def _parse(d: dict[str, Any]) -> Profile:
         frame = _int(s["frame"], "step frame")
         if not 0 <= frame < n:
             raise ValueError("step frame is not in the frame table")
+        loop = s.get("loop_lines")
+        if loop is not None:
+            if not isinstance(loop, list) or len(loop) != 2:
+                raise ValueError("loop_lines must be two line numbers")
+            loop = (_int(loop[0], "loop line"), _int(loop[1], "loop line"))
         step = StepInfo(frame, _str(s["chosen_by"], "chosen_by"), _str(s["reason"], "reason"),
                         _int(s["calls"], "calls"), _int(s["warmup"], "warmup"),
-                        tuple(_num(x, "duration") for x in s["durations_s"]), _str(s["timing"], "timing"))
+                        tuple(_num(x, "duration") for x in s["durations_s"]), _str(s["timing"], "timing"), loop)
     candidates = tuple(Candidate(_int(c["frame"], "candidate frame"), _int(c["calls"], "candidate calls"),
                                  _num(c["inclusive_s"], "candidate inclusive_s")) for c in d.get("candidates", []))
     if any(not 0 <= c.frame < n for c in candidates):

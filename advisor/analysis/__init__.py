@@ -36,7 +36,10 @@ def analyze(profile: Profile) -> Analysis:
     step_split = profile.region_split("step")
     samples = profile.region_samples("step")
     if step is not None:
-        name = profile.frames[step.frame].key.qualname
+        key = profile.frames[step.frame].key
+        name = key.qualname
+        if step.loop_lines is not None:
+            name = f"loop at {key.file.replace(chr(92), '/').rsplit('/', 1)[-1]}:{step.loop_lines[0]}"
         reason = step.reason
         stats = step.stats
         if profile.mode == "cprofile" and step.calls:

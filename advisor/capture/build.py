@@ -11,6 +11,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo
@@ -103,8 +104,21 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
     table = stepmod.track_invocations([(ids, w, nf) for ids, _, w, nf, _ in rows])
     cands = stepmod.candidates(table, keys, calls)
     warnings = list(raw.warnings)
-    step_info, step_fid = _find_step(step_spec, cands, table, keys, user, calls, warmup, outcome, raw, warnings)
-    regions = _regions(rows, table, step_fid, warmup if raw.mode != "cprofile" else 0)
+    loop_info = None
+    if step_spec and _is_loop_spec(step_spec):
+        loop_info = _explicit_loop(step_spec, rows, table, keys, user, warmup, outcome, warnings)
+        step_info, step_fid = (loop_info[0], loop_info[0].frame) if loop_info else (None, None)
+    else:
+        step_info, step_fid = _find_step(step_spec, cands, table, keys, user, calls, warmup, outcome, raw,
+                                         warnings)
+        if step_info is not None and step_info.chosen_by == "auto" and raw.mode != "cprofile":
+            loop_info = _auto_loop(step_fid, rows, table, keys, user, warmup, outcome)
+            if loop_info is not None:
+                step_info, step_fid = loop_info[0], loop_info[0].frame
+    if loop_info is not None:
+        regions = loop_info[1]
+    else:
+        regions = _regions(rows, table, step_fid, warmup if raw.mode != "cprofile" else 0)
     stacks = _aggregate(rows, regions)
     sources = _sources(keys, user, stacks)
     total_cpu = sum(r[4].interpreted + r[4].native + r[4].gc for r in rows)
@@ -151,6 +165,104 @@ def _find_step(spec, cands, table, keys, user, calls, warmup, outcome, raw, warn
     tail = "; --step to choose" if chosen_by == "auto" else ""
     reason = f"{reason_head}: {n_calls} calls, {share:.0%} of run time{tail}"
     return StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), fid
+
+
+def _is_loop_spec(spec: str) -> bool:
+    return spec.rpartition(":")[2].isdigit() and ":" in spec
+
+
+def _new_calls(rows, marker: int) -> list[bool]:
+    """Whether each row starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
+    out = []
+    for ids, _lines, _w, new_from, _split in rows:
+        out.append(marker in ids and ids.index(marker) >= new_from)
+    return out
+
+
+def _read_source(file: str) -> str | None:
+    try:
+        return Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _loop_step(loop: loopstep.Loop, marker: int | None, rows, keys, warmup, outcome, chosen_by, head,
+               run_total) -> tuple[StepInfo, list[str]]:
+    simple = [(ids, lines, w) for ids, lines, w, _nf, _s in rows]
+    new_call = _new_calls(rows, marker) if marker is not None else [False] * len(rows)
+    iters = loopstep.loop_iterations(simple, loop, marker if marker is not None else -1, new_call)
+    per_iter: dict[int, float] = {}
+    for (ids, lines, w), it in zip(simple, iters):
+        if it is not None:
+            per_iter[it] = per_iter.get(it, 0.0) + w
+    n = (max(per_iter) + 1) if per_iter else 0
+    complete = n - 1 if outcome.stopped_by in ("interrupt", "sigterm", "max-steps", "exception") and n else n
+    durations = tuple(per_iter.get(i, 0.0) for i in range(warmup, complete))
+    regions = ["outside" if it is None else ("warmup" if it < warmup else "step") for it in iters]
+    in_loop = sum(per_iter.values())
+    where = f"{os.path.basename(keys[loop.frame].file)}:{loop.start}"
+    each = f", one {keys[marker].qualname} call each" if marker is not None else ""
+    tail = "; --step to choose" if chosen_by == "auto" else ""
+    reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations{each}), "
+              f"{in_loop / run_total if run_total else 0:.0%} of run time{tail}")
+    return StepInfo(loop.frame, chosen_by, reason, n, warmup, durations, "sampled",
+                    (loop.start, loop.end)), regions
+
+
+def _auto_loop(marker: int, rows, table, keys, user, warmup, outcome):
+    """The loop around the detected step function, when that loop holds clearly more time."""
+    for ids, lines, _w, _nf, _s in rows:
+        if marker not in ids:
+            continue
+        depth = ids.index(marker)
+        parents = [d for d in range(depth - 1, -1, -1) if user[ids[d]]]
+        if not parents:
+            return None
+        d = parents[0]
+        frame, line = ids[d], lines[d]
+        if len(table.invocations.get(frame, [])) >= len(table.invocations.get(marker, [])):
+            return None
+        source = _read_source(keys[frame].file)
+        span = loopstep.innermost_loop(source, line) if source else None
+        if span is None:
+            return None
+        loop = loopstep.Loop(frame, *span)
+        in_loop = sum(w for i2, l2, w, _nf, _s in rows
+                      if frame in i2 and loop.start <= l2[i2.index(frame)] <= loop.end)
+        if in_loop < loopstep.LOOP_GAIN * table.inclusive_s.get(marker, 0.0):
+            return None
+        return _loop_step(loop, marker, rows, keys, warmup, outcome, "auto", "auto-detected",
+                          _run_total(table))
+    return None
+
+
+def _explicit_loop(spec: str, rows, table, keys, user, warmup, outcome, warnings):
+    """``--step FILE:LINE``: the loop at that line of that file is the step."""
+    file, _, line_s = spec.rpartition(":")
+    line = int(line_s)
+    for fid, key in enumerate(keys):
+        if key.kind != "python" or not (key.file == file or key.file.endswith(os.sep + file.lstrip("./"))):
+            continue
+        source = _read_source(key.file)
+        span = loopstep.innermost_loop(source, line) if source else None
+        if span is None:
+            continue
+        loop = loopstep.Loop(fid, *span)
+        children: dict[int, float] = {}
+        hit = False
+        for ids, lines, w, _nf, _s in rows:
+            if fid in ids:
+                d = ids.index(fid)
+                if loop.start <= lines[d] <= loop.end:
+                    hit = True
+                    if d + 1 < len(ids) and len(table.invocations.get(ids[d + 1], [])) >= 2:
+                        children[ids[d + 1]] = children.get(ids[d + 1], 0.0) + w
+        if hit:
+            marker = max(children, key=children.get) if children else None
+            return _loop_step(loop, marker, rows, keys, warmup, outcome, "--step", f"--step {spec}",
+                              _run_total(table))
+    warnings.append(f"--step {spec!r}: no loop at that line ran")
+    return None
 
 
 def _run_total(table: stepmod.CallTable) -> float:
