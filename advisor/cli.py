@@ -76,6 +76,7 @@ def profile(
 
     if (script is None) == (module is None):
         raise UsageError("give a script to profile (advisor profile train.py ...) or -m MODULE")
+    out = out.absolute()  # the script may change the working folder
     target = Target("module" if module else "script", module or script or "", tuple(_script_args))
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
                              user_code=tuple(user_code))
