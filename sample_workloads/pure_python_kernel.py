@@ -16,7 +16,7 @@ What a good advisor should say:
     for C/Cython/Rust, or for a JIT such as numba with an ``@njit`` and NumPy arrays in place of lists).
     Nothing here waits or allocates many objects, so neither the GC nor I/O matters.
 
-    python sample_workloads/pure_python_kernel.py            # ~10 s on one core
+    python sample_workloads/pure_python_kernel.py            # ~6 s on one core
     advisor profile sample_workloads/pure_python_kernel.py
 """
 
