@@ -14,7 +14,9 @@ text. The numbers come from ``Advice``; this module only formats them and lays o
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
+import itertools
 import json
 import math
 import os
@@ -66,12 +68,20 @@ def fmt_months(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "never"
     if value < 1:
-        return f"{value * 30.4:.0f} days"
+        days = value * 30.4
+        return "under a day" if days < 1 else "1 day" if days < 1.5 else f"{days:.0f} days"
     return f"{value:.1f} months"
+
+
+def fmt_weeks(value: float) -> str:
+    """Engineer-weeks: one decimal from 1 up, two significant digits below (0.026 → 0.026)."""
+    return f"{value:.1f}" if value >= 1 or value == 0 else f"{value:.2g}"
 
 
 def fmt_pct(share: float) -> str:
     p = share * 100
+    if p == 0:
+        return "0%"
     return f"{p:.0f}%" if p >= 9.95 else f"{p:.1f}%" if p >= 0.05 else "<0.1%"
 
 
@@ -118,9 +128,15 @@ def _first_screen(advice: Advice) -> dict[str, Any]:
 def _sentence(k: KernelAdvice) -> dict[str, Any]:
     """One kernel's verdict in plain words, for the first screen."""
     h = k.hotspot
-    lead = {"port": f"Port to {k.best.target_name}" if k.best else "Port",
-            "accelerator": f"Move to {k.best.target_name}" if k.best else "Move to an accelerator",
-            }.get(k.verdict, k.verdict_label[:1].upper() + k.verdict_label[1:])
+    label = k.verdict_label[:1].upper() + k.verdict_label[1:]
+    if k.verdict == "port" and k.best is not None:
+        lead = f"Port to {k.best.target_name}"
+    elif k.verdict == "accelerator" and k.best is not None:
+        lead = f"Move to {k.best.target_name}"
+    elif k.best is not None:
+        lead = f"{label} ({k.best.target_name})"
+    else:
+        lead = label
     gain = (f"{fmt_range(k.best.end_to_end)} on the step, pays back in {fmt_months(k.best.payback_months.typical)}"
             if k.best is not None and k.best.payback_months is not None else
             f"{fmt_range(k.best.end_to_end)} on the step" if k.best is not None else "")
@@ -138,7 +154,8 @@ def _rows(advice: Advice) -> list[dict[str, Any]]:
     rows = []
     for rank, h in enumerate(advice.analysis.hotspots[:MAX_TABLE_ROWS], 1):
         k = verdicts.get(h.frame)
-        rows.append({"rank": rank, "h": h, "k": k, "anchor": _anchor(h), "where": f"{short_path(h.key.file)}:{h.key.line}",
+        rows.append({"rank": rank, "h": h, "k": k, "anchor": _anchor(h),
+                     "where": f"{short_path(h.key.file)}:{h.key.line}",
                      "self": fmt_pct(h.self_share), "incl": fmt_pct(h.inclusive_share),
                      "split": split_view(h.self_split), "interp": h.self_split.shares()["interpreted"]})
     return rows
@@ -161,13 +178,13 @@ def _cards(advice: Advice) -> list[dict[str, Any]]:
 def _target_row(t: Any, k: KernelAdvice) -> dict[str, Any]:
     calls = f"{t.calls_per_step:,.0f}" + ("" if t.calls_exact else " (est.)")
     return {"name": t.target_name, "best": k.best is t, "kernel": t.kernel_speedup, "e2e": t.end_to_end,
-            "effort": fmt_range(t.effort_weeks, lambda w: f"{w:.1f}") + " wk",
+            "effort": fmt_range(t.effort_weeks, fmt_weeks) + " wk",
             "cost": fmt_usd(t.cost_usd.typical), "cost_range": fmt_range(t.cost_usd, fmt_usd),
             "savings": fmt_usd(t.savings_per_month_usd.typical),
             "payback": fmt_months(t.payback_months.typical if t.payback_months else None),
             "payback_range": fmt_range(t.payback_months, fmt_months) if t.payback_months else "never",
             "boundary": fmt_duration(t.boundary_s_per_step.typical), "calls": calls,
-            "sources": ", ".join(t.sources)}
+            "sources": ", ".join(t.sources), "maturity": t.maturity}
 
 
 def _function_end(tree: ast.AST | None, first_line: int) -> int | None:
@@ -211,12 +228,13 @@ def flame_tree(profile: Profile, min_share: float = FLAME_MIN_SHARE) -> dict[str
     """The step's call tree, aggregated for the icicle: nodes under ``min_share`` merge into "other".
 
     Returns ``{"frames": [[name, file, line, user], ...], "nodes": [[parent, frame, s_i, s_n, s_w, s_g],
-    ...]}``, root first, parents before children; frame -1 is "other" (or the synthetic root when the
-    profile has no step). Grouping goes one depth at a time and never descends into a pruned group, so
-    a profile of a million samples costs little more than its large nodes.
+    ...], ...}``, root first, parents before children; frame -1 is "other", -2 the synthetic root of a
+    profile without a step. Stacks are sorted, so every tree node is a contiguous run of them and its
+    split is a difference of prefix sums; pruned runs are skipped without being walked, so a million
+    samples cost little more than the nodes that are kept.
     """
     step_frame = profile.step.frame if profile.step is not None else None
-    paths: list[tuple[tuple[int, ...], list[float]]] = []
+    found: list[tuple[tuple[int, ...], Split]] = []
     for rec in profile.stacks:
         if rec.region != "step":
             continue
@@ -226,49 +244,66 @@ def flame_tree(profile: Profile, min_share: float = FLAME_MIN_SHARE) -> dict[str
                 frames = frames[frames.index(step_frame):]
             except ValueError:
                 continue
-        paths.append((frames, rec.split.as_list()))
+        found.append((frames, rec.split))
+    found.sort(key=_first)
+    stacks = [f for f, _ in found]
+    splits = [s for _, s in found]
+    columns = ([s.interpreted for s in splits], [s.native for s in splits], [s.waiting for s in splits],
+               [s.gc for s in splits])
+    cum = [list(itertools.accumulate(c, initial=0.0)) for c in columns]
+    totals = list(itertools.accumulate(map(sum, zip(*columns)), initial=0.0))
+    threshold = totals[-1] * min_share
     nodes: list[list[float]] = []
     used: dict[int, int] = {}
-    total = sum(sum(s) for _, s in paths)
-    threshold = total * min_share
+
+    def split(lo: int, hi: int) -> list[float]:
+        return [c[hi] - c[lo] for c in cum]
+
     if step_frame is None:
-        nodes.append([-1, -2, *_sum_splits(s for _, s in paths)])
-        work = [(0, 0, list(range(len(paths))))]
+        nodes.append([-1, -2, *split(0, len(stacks))])
+        work = [(0, 0, 0, len(stacks))]
     else:
-        work = [(-1, 0, list(range(len(paths))))]
+        work = [(-1, 0, 0, len(stacks))]
     while work:
-        parent, depth, items = work.pop()
-        groups: dict[int, list[int]] = {}
-        for i in items:
-            frames = paths[i][0]
-            if len(frames) > depth:
-                groups.setdefault(frames[depth], []).append(i)
-        other: list[float] = [0.0, 0.0, 0.0, 0.0]
-        for fid, members in sorted(groups.items(), key=lambda kv: kv[0]):
-            split = _sum_splits(paths[i][1] for i in members)
-            if sum(split) < threshold and parent >= 0:
-                other = [a + b for a, b in zip(other, split)]
-                continue
-            nodes.append([parent, used.setdefault(fid, len(used)), *split])
-            work.append((len(nodes) - 1, depth + 1, members))
-        if sum(other) > 0:
+        parent, depth, lo, hi = work.pop()
+        i = _own_end(stacks, depth, lo, hi)  # stacks ending here are the parent's own time
+        other = split(i, hi)  # the children's time; kept children are taken out below
+        while i < hi:
+            fid = stacks[i][depth]
+            j = _run_end(stacks, depth, fid, i, hi)
+            if totals[j] - totals[i] >= threshold or parent < 0:
+                here = split(i, j)
+                other = [a - b for a, b in zip(other, here)]
+                nodes.append([parent, used.setdefault(fid, len(used)), *here])
+                work.append((len(nodes) - 1, depth + 1, i, j))
+            i = j
+        if parent >= 0 and sum(other) > threshold * 1e-6:
             nodes.append([parent, -1, *other])
-    frames_out = [None] * len(used)
+    frames_out: list[list[Any]] = [[] for _ in used]
     for fid, idx in used.items():
         key = profile.frames[fid].key
         frames_out[idx] = [key.qualname, short_path(key.file, 3), key.line, int(profile.frames[fid].user)]
-    return {"frames": frames_out, "nodes": [[int(n[0]), int(n[1])] + [float(f"{v:.6g}") for v in n[2:]] for n in nodes],
-            "total_s": total, "min_share": min_share, "steps": max(profile.step.calls if profile.step else 1, 1)}
+    return {"frames": frames_out,
+            "nodes": [[int(n[0]), int(n[1])] + [float(f"{max(v, 0.0):.6g}") for v in n[2:]] for n in nodes],
+            "total_s": totals[-1], "min_share": min_share}
 
 
-def _sum_splits(splits: Any) -> list[float]:
-    i = n = w = g = 0.0
-    for s in splits:
-        i += s[0]
-        n += s[1]
-        w += s[2]
-        g += s[3]
-    return [i, n, w, g]
+def _first(pair: tuple[tuple[int, ...], Split]) -> tuple[int, ...]:
+    return pair[0]
+
+
+def _own_end(stacks: list[tuple[int, ...]], depth: int, lo: int, hi: int) -> int:
+    while lo < hi and len(stacks[lo]) <= depth:
+        lo += 1
+    return lo
+
+
+def _run_end(stacks: list[tuple[int, ...]], depth: int, fid: int, lo: int, hi: int) -> int:
+    """End of the run of sorted stacks from ``lo`` whose frame at ``depth`` is ``fid`` (galloping search)."""
+    step = 1
+    while lo + step < hi and stacks[lo + step][depth] == fid:
+        step *= 2
+    return bisect.bisect_right(stacks, fid, lo + step // 2, min(lo + step, hi), key=lambda s: s[depth])
 
 
 def embed_json(data: Any) -> str:
@@ -403,7 +438,7 @@ def _environment() -> Any:
 
     env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(x=fmt_x, usd=fmt_usd, months=fmt_months, pct=fmt_pct, dur=fmt_duration,
+    env.filters.update(x=fmt_x, weeks=fmt_weeks, usd=fmt_usd, months=fmt_months, pct=fmt_pct, dur=fmt_duration,
                        xrange=fmt_range, short=short_path)
     env.globals["asset"] = load
     return env
@@ -421,6 +456,8 @@ def render_html(advice: Advice) -> str:
         title=title, advice=advice, a=a, first=_first_screen(advice), rows=_rows(advice),
         more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice),
         more_cards=max(0, len(a.hotspots) - MAX_CARDS), chart=plan_chart(advice.plan),
-        plan=advice.plan, ledger=_ledger(advice), flame_json=embed_json(flame_tree(a.profile)),
-        buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS], target=os.path.basename(str(a.profile.command.get("target", ""))),
+        plan=advice.plan, ledger=_ledger(advice),
+        flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
+        buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
+        target=os.path.basename(str(a.profile.command.get("target", ""))),
         css=env.globals["asset"]("report.css"), js=env.globals["asset"]("report.js"))

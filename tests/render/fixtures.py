@@ -158,7 +158,8 @@ def attach_advice(analysis: Analysis, monthly_bill_usd: float = 20000.0) -> Advi
         Assumption("targets.evil.name", HOSTILE_FUNC, '"><img src=x onerror=alert(4)>'),
     )
     return Advice(analysis, None, tuple(kernels), tuple(plan), monthly_bill_usd, assumptions, "team.toml",
-                  notes=("the boundary cost is estimated from sampled call counts; run --mode cprofile for exact counts",))
+                  notes=("the boundary cost is estimated from sampled call counts; "
+                         "run --mode cprofile for exact counts",))
 
 
 def hand_advice() -> Advice:
@@ -178,10 +179,17 @@ def real_advice() -> Advice:
     from advisor.api import profiling
 
     def real_step() -> float:
-        return spin(60_000)
+        return spin(400_000)
 
     with profiling(interval_s=0.001, step="real_step", warmup=1) as region:
         for _ in range(8):
             real_step()
     assert region.profile is not None
     return attach_advice(analyze(region.profile))
+
+
+def advised_real() -> Advice:
+    """A real profile of a few steps of a pure-Python loop, judged by the real cost model (defaults)."""
+    from advisor.costmodel import advise
+
+    return advise(real_advice().analysis)
