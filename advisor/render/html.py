@@ -69,7 +69,7 @@ def fmt_months(value: float | None) -> str:
         return "never"
     if value < 1:
         days = value * 30.4
-        return "under a day" if days < 1 else "1 day" if days < 1.5 else f"{days:.0f} days"
+        return "< 1 day" if days < 1 else "1 day" if days < 1.5 else f"{days:.0f} days"
     return f"{value:.1f} months"
 
 

@@ -271,3 +271,10 @@ def test_first_screen_of_a_real_profile_equals_advice_json():
     assert float(m["savings_per_month_usd"]["data-value"]) == pytest.approx(chosen["savings_per_month_usd"])
     assert float(m["migration_cost_usd"]["data-value"]) == pytest.approx(chosen["cost_usd"])
     assert float(m["payback_months"]["data-value"]) == pytest.approx(chosen["payback_months"])
+
+
+def test_few_samples_warning_is_on_the_first_screen():
+    advice = real_advice()  # a few dozen samples: analyze() adds a caveat
+    assert any("samples in the measured step" in c for c in advice.analysis.caveats)
+    hero = render_html(advice).split('id="summary"', 1)[1].split("</section>", 1)[0]
+    assert 'class="caveat"' in hero and "samples in the measured step" in hero
