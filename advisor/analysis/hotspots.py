@@ -45,53 +45,83 @@ def _step_position(rec: StackRecord, step_frame: int | None) -> int:
         return -1
 
 
+MAX_LINE_HEAT = 200  # hotspots that get line-level heat (renderers show fewer)
+
+
 def rank_hotspots(profile: Profile, region: str = "step") -> tuple[Hotspot, ...]:
-    """Rank user functions in ``region`` by self share (then inclusive share)."""
+    """Rank user functions in ``region`` by self share (then inclusive share).
+
+    One pass over the stacks collects (frame, line, stack) triples; NumPy sums them, so a profile
+    with hundreds of thousands of distinct stacks is analysed in seconds.
+    """
+    import numpy as np  # after the run only: capture must not import NumPy into the user's process
+
     step_frame = profile.step.frame if profile.step else None
     user = [f.user for f in profile.frames]
-    self_t: dict[int, Split] = {}
-    incl_t: dict[int, Split] = {}
-    nsamp: dict[int, int] = {}
-    lines: dict[int, dict[int, Split]] = {}
-    total = 0.0
+    fids: list[int] = []
+    lns: list[int] = []
+    recs: list[int] = []
+    owners: list[int] = []
+    splits: list[tuple[float, float, float, float]] = []
+    samples: list[int] = []
     for rec in profile.stacks:
         if rec.region != region:
             continue
         pos = _step_position(rec, step_frame)
         if pos < 0:
             continue
-        total += rec.split.total
-        below = rec.frames[pos:]
-        owner_depth = pos
-        seen: set[int] = set()
-        for depth in range(pos, len(rec.frames)):
-            fid = rec.frames[depth]
-            if not user[fid] and depth != pos:
-                continue
-            owner_depth = depth
-            if fid in seen:
-                continue
-            seen.add(fid)
-            incl_t[fid] = incl_t.get(fid, Split()) + rec.split
-            nsamp[fid] = nsamp.get(fid, 0) + rec.samples
-            per_line = lines.setdefault(fid, {})
-            ln = rec.lines[depth]
-            per_line[ln] = per_line.get(ln, Split()) + rec.split
-        del below
-        owner = rec.frames[owner_depth]
-        self_t[owner] = self_t.get(owner, Split()) + rec.split
+        frames = rec.frames
+        pairs = [(f, ln) for f, ln in zip(frames[pos + 1:], rec.lines[pos + 1:]) if user[f]]
+        pairs.insert(0, (frames[pos], rec.lines[pos]))
+        owners.append(pairs[-1][0])
+        seen = dict.fromkeys(f for f, _ in pairs)  # recursion: a frame counts once per stack
+        if len(seen) != len(pairs):
+            firsts: dict[int, int] = {}
+            for f, ln in pairs:
+                firsts.setdefault(f, ln)
+            pairs = list(firsts.items())
+        idx = len(splits)
+        fids.extend(f for f, _ in pairs)
+        lns.extend(ln for _, ln in pairs)
+        recs.extend([idx] * len(pairs))
+        sp = rec.split
+        splits.append((sp.interpreted, sp.native, sp.waiting, sp.gc))
+        samples.append(rec.samples)
+    if not splits:
+        return ()
+    w = np.asarray(splits, dtype=float)
+    total = float(w.sum())
     if total <= 0:
         return ()
+    n = len(profile.frames)
+    fa, ra = np.asarray(fids, dtype=np.int64), np.asarray(recs, dtype=np.int64)
+    incl = np.stack([np.bincount(fa, weights=w[ra, b], minlength=n) for b in range(4)], axis=1)
+    own = np.stack([np.bincount(np.asarray(owners), weights=w[:, b], minlength=n) for b in range(4)], axis=1)
+    nsamp = np.bincount(fa, weights=np.asarray(samples, dtype=float)[ra], minlength=n)
+    present = np.flatnonzero(np.bincount(fa, minlength=n))
+    keep = [int(f) for f in present if user[f] or f == step_frame]
+    order = sorted(keep, key=lambda f: (-own[f].sum(), -incl[f].sum()))
+    heat = _line_heat(np, fa, np.asarray(lns, dtype=np.int64), ra, w, set(order[:MAX_LINE_HEAT]), total)
     out = []
-    for fid, incl in incl_t.items():
-        key = profile.frames[fid].key
-        if not user[fid] and fid != step_frame:
-            continue
-        own = self_t.get(fid, Split())
-        heat = tuple(sorted((LineHeat(ln, sp, sp.total / total) for ln, sp in lines.get(fid, {}).items()),
-                            key=lambda h: h.line))
+    for fid in order:
+        o, i = Split(*map(float, own[fid])), Split(*map(float, incl[fid]))
         calls = profile.calls.get(fid) if profile.calls is not None else None
-        out.append(Hotspot(fid, key, own, incl, own.total / total, incl.total / total, nsamp.get(fid, 0),
-                           calls, heat))
-    out.sort(key=lambda h: (-h.self_share, -h.inclusive_share))
+        out.append(Hotspot(fid, profile.frames[fid].key, o, i, o.total / total, i.total / total,
+                           int(nsamp[fid]), calls, heat.get(fid, ())))
     return tuple(out)
+
+
+def _line_heat(np, fa, la, ra, w, wanted: set[int], total: float) -> dict[int, tuple[LineHeat, ...]]:
+    """Inclusive time per (frame, line) for the ``wanted`` frames."""
+    mask = np.isin(fa, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))
+    if not mask.any():
+        return {}
+    f, ln, r = fa[mask], la[mask], ra[mask]
+    keys = f * (1 << 31) + ln
+    uniq, inv = np.unique(keys, return_inverse=True)
+    sums = np.stack([np.bincount(inv, weights=w[r, b]) for b in range(4)], axis=1)
+    out: dict[int, list[LineHeat]] = {}
+    for k, v in zip(uniq.tolist(), sums.tolist()):
+        fid, line = divmod(k, 1 << 31)
+        out.setdefault(fid, []).append(LineHeat(line, Split(*v), sum(v) / total))
+    return {fid: tuple(sorted(v, key=lambda h: h.line)) for fid, v in out.items()}
