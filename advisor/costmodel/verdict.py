@@ -14,6 +14,7 @@ Order of the checks (first match wins):
    ``thresholds.cheap_fraction`` of the best port's savings and pays back   → jit-vectorize
    the best port target pays back within ``team.horizon_months``            → port
    otherwise                                                                → leave (a loss, or too slow to pay)
+7. any of the above whose step gain is under 2% (``MIN_GAIN``)              → leave
 """
 
 from __future__ import annotations
@@ -68,9 +69,25 @@ def _payback(e: TargetEstimate) -> str:
     return "never" if e.payback_months is None else f"{e.payback_months.typical:.1f} months"
 
 
+MIN_GAIN = 1.02  # a change that speeds the whole step up by less than 2% is not worth a meeting
+
+
 def decide(hotspot: Hotspot, category: Category, estimates: list[TargetEstimate],
            config: CostConfig) -> tuple[str, str, TargetEstimate | None]:
-    """The verdict code, its one-sentence reason and the recommended estimate (or None)."""
+    """The verdict code, its one-sentence reason and the recommended estimate (or None).
+
+    Any recommendation whose typical end-to-end gain is under ``MIN_GAIN`` becomes "leave".
+    """
+    verdict, reason, best = _decide(hotspot, category, estimates, config)
+    if best is not None and verdict in (PORT, JIT_VECTORIZE, ACCELERATOR) and best.end_to_end.typical < MIN_GAIN:
+        return LEAVE, (f"The best change, {best.target_name}, would make the whole step only "
+                       f"{times(best.end_to_end.typical)} faster ({hotspot.self_share:.0%} of the step): "
+                       "not worth the work."), None
+    return verdict, reason, best
+
+
+def _decide(hotspot: Hotspot, category: Category, estimates: list[TargetEstimate],
+            config: CostConfig) -> tuple[str, str, TargetEstimate | None]:
     th, horizon = config.thresholds, config.team.horizon_months
     share = hotspot.self_share
     s = hotspot.self_split.shares()

@@ -196,3 +196,12 @@ def test_infinite_payback_high_becomes_null_in_json():
     from advisor.costmodel.types import Range
 
     assert _range(Range(1.0, 2.0, math.inf)) == {"low": 1.0, "typical": 2.0, "high": None}
+
+
+def test_a_change_worth_under_two_percent_of_the_step_is_left_alone():
+    # 6% of the step, mostly native: vectorizing its small interpreted part gains < 2% end to end
+    a = make_analysis([K("fwd", Split(interpreted=0.2, native=0.4), SMALL_NUMPY, seen=10)],
+                      rest=Split(native=9.4))
+    k = _by_name(advise(a))["fwd"]
+    assert k.verdict == LEAVE
+    assert "not worth the work" in k.reason
