@@ -68,6 +68,41 @@ def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
+class OutputLock:
+    """Exclusive use of an output folder for one advisor run (``flock`` on ``.advisor.lock``).
+
+    A second run writing to the same folder is refused at once, before its script starts, so two runs
+    never leave a mix of each other's files. The lock goes with the process, even on a crash.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = Path(out_dir) / ".advisor.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, no refusal
+            return self
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"--out {self.path.parent} is not writable: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"another advisor run is writing to {self.path.parent}; wait for it or use "
+                              "another --out") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
 def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_steps: bool = False):
     """The profiler object for the mode, plus a watch-only sampler when --max-steps needs one
     (``count_steps``: count steps for a progress line even without --max-steps)."""
@@ -125,18 +160,22 @@ class _Both:
 
 def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
                    out_dir: str | os.PathLike[str] | None = "advisor-out",
-                   code: CodeType | None = None, progress: Any = None) -> Profile:
+                   code: CodeType | None = None, progress: Any = None, lock: bool = True) -> Profile:
     """Run ``target`` under the profiler and return its Profile, saved to ``out_dir/profile.json``.
 
     Checks run first (options, script, output folder); the profile is saved atomically before this
     returns. Raises ``StepNotFound`` *after* saving when ``--step`` named a function that never ran.
     ``progress`` (e.g. ``render.progress.ProgressLine``) gets ``start(read)`` / ``stop()`` around the run.
+    ``lock``: hold ``OutputLock`` on ``out_dir`` for the run (pass False when the caller holds it).
     The script's own exit code is in ``profile.outcome.exit_code``.
     """
     options.check()
     if code is None:
         code = check_target(target)
     out = prepare_output(out_dir).resolve() if out_dir is not None else None  # the script may chdir
+    if out is not None and lock:
+        with OutputLock(out):
+            return profile_script(target, options, out, code, progress, lock=False)
     user = UserCode.default(tuple(str(Path(p).resolve()) for p in options.user_code) or ())
     profiler, watcher = _capturer(options, target, user, count_steps=progress is not None)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -84,15 +84,25 @@ def profile(
     _check_exports(export, mode)
     hooks = _pre_run_hooks(config)
     code = check_target(target)
+    from advisor.api import OutputLock, prepare_output
+
+    with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
+        code_ = _profile_and_report(target, options, out, code, export, hooks, quiet)
+    raise typer.Exit(code_)
+
+
+def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str],
+                        hooks: dict[str, Any], quiet: bool) -> int:
+    from advisor.api import profile_script
     from advisor.errors import StepNotFound
 
-    try:
-        progress = None
-        if not quiet and sys.stderr.isatty():
-            from advisor.render.progress import ProgressLine
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from advisor.render.progress import ProgressLine
 
-            progress = ProgressLine(err)
-        prof = profile_script(target, options, out_dir=out, code=code, progress=progress)
+        progress = ProgressLine(err)
+    try:
+        prof = profile_script(target, options, out_dir=out, code=code, progress=progress, lock=False)
     except StepNotFound:
         err.print(f"profile saved: {out / 'profile.json'}")
         raise
@@ -103,7 +113,7 @@ def profile(
         from advisor.render.terminal import render_summary
 
         render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
-    raise typer.Exit(prof.outcome.exit_code)
+    return prof.outcome.exit_code
 
 
 def _check_exports(export: list[str], mode: str) -> None:
@@ -166,15 +176,23 @@ def report(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """Summarize a saved profile again, without re-running anything."""
-    from advisor.analysis import analyze
     from advisor.api import prepare_output
     from advisor.model import Profile
-    from advisor.render.terminal import render_summary
 
     _check_exports(export, "sample")
     hooks = _pre_run_hooks(config)
     prof = Profile.load(profile_path)
     out_dir = prepare_output(out if out is not None else profile_path.parent)
+    from advisor.api import OutputLock
+
+    with OutputLock(out_dir):
+        _report(prof, out_dir, export, hooks, quiet)
+
+
+def _report(prof: Any, out_dir: Path, export: list[str], hooks: dict[str, Any], quiet: bool) -> None:
+    from advisor.analysis import analyze
+    from advisor.render.terminal import render_summary
+
     saved = _finish(prof, out_dir, export, hooks)
     if not quiet:
         render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))

@@ -198,3 +198,25 @@ def test_script_that_changes_cwd_and_argv_and_forks(tmp_path):
     assert r.stderr.count("profile saved") == 1  # the forked child wrote nothing
     prof = Profile.load(tmp_path / "o" / "profile.json")  # relative --out, even though the script chdir'd
     assert prof.step is not None and prof.frames[prof.step.frame].key.qualname == "step"
+
+
+def test_two_runs_on_one_out_folder_one_is_refused(steppy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
+    first = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 30
+        while not (tmp_path / "o" / ".advisor.lock").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        second = run_advisor(["profile", "--out", str(tmp_path / "o"), str(steppy)], env={"STEPS": "3"})
+        assert second.returncode == 2
+        assert "another advisor run is writing to" in second.stderr
+        assert "argv" not in second.stdout  # refused before its script ran
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 130
+    assert Profile.load(tmp_path / "o" / "profile.json").outcome.stopped_by == "interrupt"
+    r = run_advisor(["report", str(tmp_path / "o" / "profile.json")])  # the lock went with the process
+    assert r.returncode == 0, r.stderr
