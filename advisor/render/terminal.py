@@ -43,7 +43,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     p = analysis.profile
     interval = f", {p.interval_s * 1e3:g} ms" if p.mode != "cprofile" else ""
     console.print(Text.assemble(("advisor", "bold"), f" · {p.command.get('target', '')} ({p.mode} mode{interval})"))
-    console.print(Text.assemble(("step: ", "bold"), f"{analysis.step_name} ({analysis.step_reason})"))
+    console.print(Text.assemble(("step: ", "bold"), _printable(f"{analysis.step_name} ({analysis.step_reason})")))
     st = analysis.stats
     if st.count:
         warm = f" ({st.dropped_warmup} warm-up dropped)" if st.dropped_warmup else ""
@@ -69,13 +69,15 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         table.add_column("verdict")
     for i, h in enumerate(analysis.hotspots[:top], 1):
         s = h.self_split.shares()
-        row: list[Any] = [str(i), h.key.qualname, f"{_short(h.key.file, 1)}:{h.key.line}", f"{h.self_share:.0%}",
+        # Text(), not str: a function named "[red]x" is a name, not rich markup
+        row: list[Any] = [str(i), Text(_printable(h.key.qualname)), Text(f"{_printable(_short(h.key.file, 1))}:{h.key.line}"),
+                          f"{h.self_share:.0%}",
                           f"{h.inclusive_share:.0%}",
                           Text.assemble(split_bar(h.self_split, 12),
                                         f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
         if advice is not None:
             k = verdicts.get(h.frame)
-            row.append(verdict_cell(k) if k is not None else "")
+            row.append(Text(verdict_cell(k)) if k is not None else "")
         table.add_row(*row)
     if analysis.hotspots:
         console.print(table)
@@ -89,7 +91,12 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         console.print(Text(f"script ended: {p.outcome.stopped_by} (exit code {p.outcome.exit_code})"
                            + (f" — {p.outcome.detail}" if p.outcome.detail else ""), style="yellow"))
     for what, where in (saved or {}).items():
-        console.print(f"{what}: {where}")
+        console.print(Text(f"{what}: {where}"))
+
+
+def _printable(name: str) -> str:
+    """Names from the profile on one terminal line: control characters (newlines, escapes) shown as \\n etc."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def verdict_cell(k: Any) -> str:
