@@ -91,6 +91,7 @@ class Cell:
     split_err: dict[str, float] | None = None  # phase -> pp (advisor only)
     splits: dict[str, dict[str, float]] | None = None  # phase -> bucket -> median % (advisor only)
     errors: list[str] | None = None
+    steps: list[str] | None = None  # step function each run chose (advisor: auto-detected)
     n: int = 0
 
 
@@ -108,6 +109,7 @@ def summarize(runs: list[Run]) -> dict[tuple[str, str], Cell]:
         cell = Cell(errors=sorted({r.error for r in group if r.error}))
         ok = [r for r in group if not r.error and r.truth and (r.workload, r.rep) in plain]
         cell.n = len(ok)
+        cell.steps = [r.step_name for r in ok if r.step_name]
         if not ok:
             cells[key] = cell
             continue
@@ -138,9 +140,10 @@ def summarize(runs: list[Run]) -> dict[tuple[str, str], Cell]:
     return cells
 
 
-def truth_table(runs: list[Run]) -> dict[str, dict[str, tuple[float, str, float]]]:
-    """workload -> phase -> (median true share %, nature, median gc % of the phase) from plain runs."""
-    out: dict[str, dict[str, tuple[float, str, float]]] = {}
+def truth_table(runs: list[Run]) -> dict[str, dict[str, tuple[float, str, float, float]]]:
+    """workload -> phase -> (median true share %, nature, median gc % of the phase, max − min share over
+    the plain repeats in pp: how much the program itself varies on this machine) from plain runs."""
+    out: dict[str, dict[str, tuple[float, str, float, float]]] = {}
     for w in sorted({r.workload for r in runs}):
         plain = [r for r in runs if r.workload == w and r.tool == "plain" and r.truth]
         if not plain:
@@ -148,9 +151,9 @@ def truth_table(runs: list[Run]) -> dict[str, dict[str, tuple[float, str, float]
         phases = plain[0].truth["phases"]
         out[w] = {}
         for p, nature in phases.items():
-            share = statistics.median(100 * truth_shares(r.truth, 0)[p] for r in plain)
+            shares = [100 * truth_shares(r.truth, 0)[p] for r in plain]
             gc = statistics.median(100 * truth_split(r.truth, p, 0)["gc"] for r in plain)
-            out[w][p] = (share, nature, gc)
+            out[w][p] = (statistics.median(shares), nature, gc, max(shares) - min(shares))
     return out
 
 

@@ -26,6 +26,7 @@ class Truth:
     def __init__(self, phases: dict[str, str]) -> None:
         self.phases = phases  # name -> known nature: interpreted | native | waiting | gc-churn
         self.steps: list[list[float]] = []
+        self.starts: list[float] = []  # perf_counter at each step's first mark (for the diagnosis)
         self.gc_steps: list[list[float]] = []
         self.gc_total = 0.0
         self._gc_t0 = 0.0
@@ -42,6 +43,7 @@ class Truth:
         return clock(), self.gc_total
 
     def record(self, marks: list[tuple[float, float]]) -> None:
+        self.starts.append(marks[0][0])
         self.steps.append([b[0] - a[0] for a, b in zip(marks, marks[1:])])
         self.gc_steps.append([b[1] - a[1] for a, b in zip(marks, marks[1:])])
 
@@ -49,7 +51,7 @@ class Truth:
         path = os.environ.get("BENCH_TRUTH")
         if not path:
             return
-        doc = {"phases": self.phases, "steps": self.steps, "gc": self.gc_steps,
+        doc = {"phases": self.phases, "steps": self.steps, "gc": self.gc_steps, "starts": self.starts,
                "wall_s": clock() - self.t_start, "python": sys.version.split()[0]}
         with open(path, "w") as fh:
             json.dump(doc, fh)
