@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                     "environment": report.environment()},
            "runs": [dataclasses.asdict(r) for r in runs], "scale": [dataclasses.asdict(s) for s in scale_results],
            "diagnosis": diags}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     (args.out.parent / "results.json").write_text(json.dumps(raw))
     write_results(raw, args.out)
     log(f"wrote {args.out} ({elapsed / 60:.1f} min)")

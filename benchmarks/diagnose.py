@@ -29,7 +29,6 @@ from pathlib import Path
 
 from benchmarks.accuracy import WORKLOADS_DIR
 
-STATE_NAMES = {0: "interpreted", 1: "native", 2: "waiting"}
 
 
 @dataclass
@@ -73,7 +72,9 @@ def _phase_at(t: float, starts: list[float], steps: list[list[float]], names: li
 
 
 def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Diagnosis:
-    from advisor.capture.sampler import Sampler
+    from advisor.capture.sampler import INTERP, NATIVE, WAITING, Sampler
+
+    state_names = {INTERP: "interpreted", NATIVE: "native", WAITING: "waiting"}
 
     script = WORKLOADS_DIR / f"{workload}.py"
     tmp = Path(tempfile.mkdtemp(prefix="bench-diag-"))
@@ -108,7 +109,8 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     gc_charged: dict[str, float] = {}
     weights = []
     gc_recorded = gc_kept = 0.0
-    for wake, weight, state, gc_dt, sid, _same in sampler.records:
+    for rec in sampler.records:  # (wake, weight, state, gc seconds, stack id, ...): later fields vary
+        wake, weight, state, gc_dt, sid = tuple(rec)[:5]
         true = _phase_at(wake, starts, steps, names)
         on_stack = [c.co_name for c in codes_by_sid[sid] if c.co_name in names]
         got = on_stack[-1] if on_stack else ("train_step" if any(c.co_name == "train_step" for c in
@@ -122,7 +124,7 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
         gc_recorded += max(gc_dt, 0.0)
         gc_kept += gc_s
         bucket = states.setdefault(true, {b: 0.0 for b in ("interpreted", "native", "waiting", "gc")})
-        bucket[STATE_NAMES[state]] += weight - gc_s
+        bucket[state_names[state]] += weight - gc_s
         bucket["gc"] += gc_s
         gc_charged[got] = gc_charged.get(got, 0.0) + gc_s
         weights.append(1e3 * weight)
