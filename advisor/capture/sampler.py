@@ -100,25 +100,27 @@ _CACHE = dis.opmap.get("CACHE", -1)
 class _Columns:
     """Per-sample records as typed arrays (about 40 bytes a sample instead of ~180 for a tuple)."""
 
-    __slots__ = ("wake", "weight", "state", "gc", "sid", "same")
+    __slots__ = ("wake", "weight", "state", "gc", "sid", "same", "latency")
 
     def __init__(self) -> None:
-        self.wake, self.weight, self.gc = array("d"), array("d"), array("d")
+        self.wake, self.weight, self.gc, self.latency = array("d"), array("d"), array("d"), array("d")
         self.state, self.sid, self.same = array("b"), array("q"), array("q")
 
-    def append(self, wake: float, weight: float, state: int, gc_s: float, sid: int, same: int) -> None:
+    def append(self, wake: float, weight: float, state: int, gc_s: float, sid: int, same: int,
+               latency: float) -> None:
         self.wake.append(wake)
         self.weight.append(weight)
         self.state.append(state)
         self.gc.append(gc_s)
         self.sid.append(sid)
         self.same.append(same)
+        self.latency.append(latency)
 
     def __len__(self) -> int:
         return len(self.wake)
 
-    def __iter__(self) -> Iterator[tuple[float, float, int, float, int, int]]:
-        return zip(self.wake, self.weight, self.state, self.gc, self.sid, self.same)
+    def __iter__(self) -> Iterator[tuple[float, float, int, float, int, int, float]]:
+        return zip(self.wake, self.weight, self.state, self.gc, self.sid, self.same, self.latency)
 
 
 def _run_delay_reader() -> tuple[Callable[[], float], int | None]:
@@ -175,6 +177,7 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._gc_total = 0.0
         self._gc_t0 = 0.0
+        self._in_gc = False
         self._cpu_clock: int | None = None
         self._cpu_start = 0.0
         self.thread_cpu_s: float | None = None
@@ -186,8 +189,10 @@ class Sampler:
     def _gc_callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._gc_t0 = self.clock()
+            self._in_gc = True
         else:
             self._gc_total += self.clock() - self._gc_t0
+            self._in_gc = False
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -239,7 +244,7 @@ class Sampler:
         last_cpu = gettime(cpu_clock) if cpu_clock is not None else 0.0
         records, stacks = self.records, self.stacks
         prev_frames: list[object] = []
-        last_wake = clock()
+        last_acq = clock()
         last_gc = self._gc_total
         jitter = random.Random(0x5EED).random  # seeded: runs are repeatable, periods never phase-lock
         while self._running:
@@ -282,7 +287,7 @@ class Sampler:
                 proc, own = gettime(PROCESS), thread_time()
                 # CPU burnt since the last sample by threads other than these two: BLAS / OpenMP /
                 # intra-op workers the sampled thread may be blocked on.
-                helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(wake - last_wake, 1e-6)
+                helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(now - last_acq, 1e-6)
                 last_proc, last_own, last_cpu = proc, own, cpu1
                 released = latency < FAST_S  # the GIL was free when we woke: it is inside a C call
                 if run0 and is_running() and (released or cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
@@ -305,9 +310,16 @@ class Sampler:
                 sid = stacks.get(key)
                 if sid is None:
                     sid = stacks[key] = len(stacks)
-                gc_now = self._gc_total
-                records.append(wake, wake - last_wake, state, gc_now - last_gc, sid, same)
-                last_wake, last_gc = wake, gc_now
+                # The callback is Python code: a sample can land inside it, before the collection
+                # is added up. Count a collection in progress up to now, so no GC time goes unseen.
+                gc_now = self._gc_total + (now - self._gc_t0 if self._in_gc else 0.0)
+                if gc_now < last_gc:
+                    gc_now = last_gc
+                # Weight = time since the previous sample was taken: the pause (whose end, the wake-up,
+                # falls at a moment independent of what the thread does) plus the latency, during
+                # which the thread demonstrably held the GIL (bytecode, a long C call, or the GC).
+                records.append(now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
+                last_acq, last_gc = now, gc_now
                 # Keep the frames alive until the next sample so a new call cannot reuse an address
                 # and ``is`` tells a new invocation from a continuing one.
                 prev_frames = frames
@@ -398,13 +410,20 @@ class Sampler:
                 fk.append(k)
             by_id[sid] = (tuple(fk), lines)
         samples = []
-        for wake, weight, state, gc_dt, sid, same in self.records:
+        for t, weight, state, gc_dt, sid, same, latency in self.records:
             gc_s = min(max(gc_dt, 0.0), weight)
-            rest = weight - gc_s
-            split = Split(rest, 0.0, 0.0, gc_s) if state == INTERP else (
-                Split(0.0, rest, 0.0, gc_s) if state == NATIVE else Split(0.0, 0.0, rest, gc_s))
+            # the latency, less any GC in it: the thread held the GIL (native when a long C call)
+            held = min(max(latency - gc_s, 0.0), weight - gc_s)
+            rest = weight - gc_s - held
+            interp = held if state != NATIVE else 0.0
+            native = held if state == NATIVE else 0.0
+            if state == INTERP:
+                interp += rest
+            elif state == NATIVE:
+                native += rest
+            split = Split(interp, native, rest if state == WAITING else 0.0, gc_s)
             frames, lines = by_id[sid]
-            samples.append(RawSample(wake, split, frames, lines, same))
+            samples.append(RawSample(t, split, frames, lines, same))
         warnings = []
         if self.dropped:
             warnings.append(f"{self.dropped} samples could not be read and were dropped")
