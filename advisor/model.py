@@ -303,22 +303,25 @@ def _parse(d: dict[str, Any]) -> Profile:
     n = len(frames)
     stacks = []
     for r in d["stacks"]:
-        ids = tuple(_int(i, "stack frame id") for i in r["frames"])
-        if any(i < 0 or i >= n for i in ids):
+        # Checked in bulk (a million-sample profile has hundreds of thousands of records).
+        ids, lines, split_vals = r["frames"], r["lines"], r["split"]
+        if not (type(ids) is list and type(lines) is list and all(type(i) is int for i in ids)
+                and all(type(x) is int for x in lines)):
+            raise TypeError("stack frames and lines must be lists of integers")
+        if ids and (min(ids) < 0 or max(ids) >= n):
             raise ValueError("stack refers to a frame that is not in the frame table")
-        lines = tuple(_int(x, "stack line") for x in r["lines"])
         if len(lines) != len(ids):
             raise ValueError("stack lines and frames differ in length")
-        region = _str(r["region"], "region")
+        region = r["region"]
         if region not in REGIONS:
-            raise ValueError(f"unknown region {region!r}")
-        split_vals = r["split"]
-        if not isinstance(split_vals, list) or len(split_vals) != 4:
+            raise ValueError(f"unknown region {str(region)[:40]!r}")
+        if not (type(split_vals) is list and len(split_vals) == 4
+                and all(type(v) in (int, float) for v in split_vals)):
             raise ValueError("split must be a list of four numbers")
-        split = Split(*(_num(v, "split") for v in split_vals))
-        if any(v < 0 or v != v for v in split.as_list()):
+        if not all(v >= 0 for v in split_vals):  # also rejects NaN
             raise ValueError("split values must be non-negative numbers")
-        stacks.append(StackRecord(ids, lines, region, split, _int(r["samples"], "samples")))
+        stacks.append(StackRecord(tuple(ids), tuple(lines), region, Split(*map(float, split_vals)),
+                                  _int(r["samples"], "samples")))
     step = None
     if d.get("step") is not None:
         s = d["step"]

@@ -13,6 +13,7 @@ from pathlib import PurePath
 from advisor.model import Candidate, FrameKey
 
 MIN_CALLS = 2  # "called repeatedly"
+MIN_STEP_S = 2e-4  # a training step takes longer than this per call; a 100k-calls helper does not
 
 
 @dataclass(slots=True)
@@ -89,7 +90,8 @@ def choose_step(cands: list[Candidate], table: CallTable, user: list[bool]) -> C
 
     Start from the heaviest (preferring the team's own code when it holds at least half as much time),
     then move down to a descendant that is called at least twice as often and still holds at least half
-    the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it.
+    the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it, but not to a
+    helper taking microseconds a call (exact cProfile counts would otherwise pick ``Acc.push``).
     """
     if not cands:
         return None
@@ -100,7 +102,8 @@ def choose_step(cands: list[Candidate], table: CallTable, user: list[bool]) -> C
     pool = users if user[best.frame] else cands
     while True:
         finer = [c for c in pool if best.frame in table.above.get(c.frame, set())
-                 and c.calls >= 2 * best.calls and c.inclusive_s >= 0.5 * best.inclusive_s]
+                 and c.calls >= 2 * best.calls and c.inclusive_s >= 0.5 * best.inclusive_s
+                 and c.inclusive_s / c.calls >= MIN_STEP_S]
         if not finer:
             return best
         best = max(finer, key=lambda c: (c.inclusive_s, c.calls))

@@ -18,6 +18,9 @@ from advisor.costmodel.verdict import decide, money, rank, times
 from advisor.model import Profile
 
 
+MAX_KERNELS = 50
+
+
 def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Advice:
     """Turn an analysis (or a profile, analysed here) into advice.
 
@@ -35,7 +38,9 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
     targets, skipped = _available_targets(cfg, analysis.profile)
     kernels = []
     categories: set[str] = set()
-    for h in analysis.hotspots:
+    # Judge the heaviest functions only: past the first MAX_KERNELS (by self share) every function is
+    # far below the share threshold, and judging tens of thousands of them only bloats the outputs.
+    for h in analysis.hotspots[:MAX_KERNELS]:
         cat = classify(h, analysis.profile)
         categories.add(cat.name)
         ests = rank([estimate_target(h, cat, t, analysis, cfg) for t in targets])
@@ -45,6 +50,10 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
         kernels.append(KernelAdvice(h, cat, verdict, reason, best, tuple(ests)))
     plan = port_plan(kernels, cfg)
     notes = _notes(analysis, cfg, kernels, skipped)
+    rest = analysis.hotspots[MAX_KERNELS:]
+    if rest:
+        notes.append(f"{len(rest):,} more functions, each at most {rest[0].self_share:.2%} of the step "
+                     f"({sum(h.self_share for h in rest):.1%} together), were not judged")
     return Advice(analysis, cfg, tuple(kernels), plan, cfg.monthly_bill_usd,
                   _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes))
 

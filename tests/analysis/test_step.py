@@ -66,3 +66,12 @@ def test_import_machinery_is_never_the_step():
     samples = [((MAIN, 4, STEP), 1.0, 1 if i % 2 else 2) for i in range(20)]
     t = track_invocations(samples)
     assert 4 not in {c.frame for c in candidates(t, keys)}
+
+
+def test_a_tiny_helper_called_100k_times_is_not_the_step():
+    from advisor.analysis.step import CallTable
+    from advisor.model import Candidate
+    t = track_invocations([((MAIN, STEP, FWD), 1.0, 1), ((MAIN, STEP, FWD), 1.0, 1)])
+    cands = [Candidate(STEP, 100, 10.0), Candidate(FWD, 10_000_000, 6.0)]  # 0.6 µs a call
+    assert choose_step(cands, t, [True] * 4).frame == STEP
+    assert isinstance(t, CallTable)
