@@ -39,7 +39,7 @@ from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
 
 FAST_S = 0.0003  # GIL handed over this fast means the thread had released it
-SWITCH_INTERVAL_S = 0.0005  # while sampling: the GIL holder yields within this, so stacks are fresh
+SWITCH_INTERVAL_S = 0.0002  # while sampling: the GIL holder yields within this, so stacks are fresh
 PROBE_S = 3e-5  # the running probe's window
 ON_CPU_SHARE = 0.3  # CPU clock advancing this much of the window: running, not a hand-over tail
 HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one blocks: it waits on them
