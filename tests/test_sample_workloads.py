@@ -63,15 +63,7 @@ CASES = {
 
 # Known advisor bugs, reported upstream; (test kind, workload) -> (reason, strict). Remove an entry once
 # fixed: a strict one then fails as XPASS to say so.
-KNOWN_BUGS = {
-    # Auto-detection descends from train_step (20 calls) to the per-example forward pass
-    # (MLP.__call__ or a list comprehension, called batch-size times per step, > half the time).
-    ("step", "scalar_autograd"): ("advisor picks the per-example forward pass as the step, not train_step", True),
-    # On an idle machine 75-88% of this CPU-bound loop reads as 'waiting' (the thread's CPU clock says
-    # it was on a CPU 92% of the time); on a busy machine it reads native. Not strict: load-dependent.
-    ("bucket", "per_sample_numpy"): ("a CPU-bound loop of tiny NumPy calls reads as waiting on an idle machine",
-                                     False),
-}
+KNOWN_BUGS: dict[tuple[str, str], tuple[str, bool]] = {}
 
 _cache: dict[str, Analysis] = {}
 

@@ -13,6 +13,8 @@ from pathlib import PurePath
 from advisor.model import Candidate, FrameKey
 
 MIN_CALLS = 2  # "called repeatedly"
+WRAPPED_SHARE = 0.75  # a wrapper (train_epoch) spends nearly all its time in the step it calls;
+# a step spends only part of its time in a per-example forward pass called many times
 MIN_STEP_S = 2e-4  # a training step takes longer than this per call; a 100k-calls helper does not
 
 
@@ -85,24 +87,35 @@ def _is_machinery(file: str) -> bool:
     return file.startswith("<") or "importlib" in file.replace("\\", "/").split("/")
 
 
-def choose_step(cands: list[Candidate], table: CallTable, user: list[bool]) -> Candidate | None:
+def _named_step(qualname: str) -> bool:
+    return "step" in qualname.rpartition(".")[2].lower()
+
+
+def choose_step(cands: list[Candidate], table: CallTable, user: list[bool],
+                names: list[str] | None = None) -> Candidate | None:
     """Pick the step among repeated functions.
 
     Start from the heaviest (preferring the team's own code when it holds at least half as much time),
-    then move down to a descendant that is called at least twice as often and still holds at least half
-    the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it, but not to a
+    then move down to a descendant that is called at least twice as often and still holds at least three
+    quarters of the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it, but not to a
     helper taking microseconds a call (exact cProfile counts would otherwise pick ``Acc.push``).
     """
     if not cands:
         return None
+
+    def frames_name(fid: int) -> str:
+        return names[fid] if names is not None else ""
+
     best = cands[0]
     users = [c for c in cands if user[c.frame]]
     if users and users[0].inclusive_s >= 0.5 * best.inclusive_s:
         best = users[0]
     pool = users if user[best.frame] else cands
     while True:
+        if _named_step(frames_name(best.frame)):
+            return best  # train_step, training_step, step: the script says what its step is
         finer = [c for c in pool if best.frame in table.above.get(c.frame, set())
-                 and c.calls >= 2 * best.calls and c.inclusive_s >= 0.5 * best.inclusive_s
+                 and c.calls >= 2 * best.calls and c.inclusive_s >= WRAPPED_SHARE * best.inclusive_s
                  and c.inclusive_s / c.calls >= MIN_STEP_S]
         if not finer:
             return best

@@ -143,7 +143,7 @@ def _find_step(spec, cands, table, keys, user, calls, warmup, outcome, raw, warn
         fid = max(hits, key=lambda h: table.inclusive_s.get(h, 0.0))
         chosen_by, reason_head = "--step", f"--step {spec}"
     else:
-        best = stepmod.choose_step(cands, table, user)
+        best = stepmod.choose_step(cands, table, user, [k.qualname for k in keys])
         if best is None:
             warnings.append("no function was called repeatedly: the whole run is analysed as one step "
                             "(use --step to name the step function)")

@@ -75,3 +75,16 @@ def test_a_tiny_helper_called_100k_times_is_not_the_step():
     cands = [Candidate(STEP, 100, 10.0), Candidate(FWD, 10_000_000, 6.0)]  # 0.6 µs a call
     assert choose_step(cands, t, [True] * 4).frame == STEP
     assert isinstance(t, CallTable)
+
+
+def test_a_function_named_step_is_not_left_for_its_per_example_forward():
+    # train_step (20 calls) spends 92% in a per-example forward called 32x per step
+    keys = [FrameKey("/w/t.py", "main", 1), FrameKey("/w/t.py", "train_step", 5), FrameKey("/w/t.py", "MLP.__call__", 9)]
+    samples = []
+    for step in range(20):
+        for ex in range(4):
+            samples.append(((0, 1, 2), 1.0, 1 if ex == 0 else 2))
+    t = track_invocations(samples)
+    cands = candidates(t, keys)
+    assert choose_step(cands, t, [True] * 3, [k.qualname for k in keys]).frame == 1
+    assert choose_step(cands, t, [True] * 3).frame == 2  # without the name, the finer function wins
