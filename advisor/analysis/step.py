@@ -78,7 +78,7 @@ def candidates(table: CallTable, frames: list[FrameKey], calls: dict[int, int] |
         n = calls.get(fid, 0) if calls is not None else len(table.invocations.get(fid, []))
         if n >= MIN_CALLS:
             out.append(Candidate(fid, n, inclusive))
-    out.sort(key=lambda c: (-c.inclusive_s, -c.calls))
+    out.sort(key=lambda c: (-c.inclusive_s, c.calls))  # a tie: the outer (fewer calls) first
     return out
 
 
