@@ -124,6 +124,8 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     T = step_mean_s(analysis)
     c, exact, calls_src = calls_per_step(h, analysis)
     s, o, ns, tr = t.speedup[category.name], t.overhead_ns, t.native_speedup, _transfer(t)
+    if fm.batches_native(category.name, t.kind, category.dispatch_bound):
+        ns = s  # batching small NumPy calls removes their C dispatch time as well
     # Low estimate: slowest speedup with the costliest crossing; high: the reverse.
     worst = fm.new_share(i, n, w, g, s.low, c, o.high, T, ns.low, tr.high)
     typ = fm.new_share(i, n, w, g, s.typical, c, o.typical, T, ns.typical, tr.typical)

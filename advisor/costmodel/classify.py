@@ -166,7 +166,26 @@ def classify(hotspot: Hotspot, profile: Profile) -> Category:
     f = features(func, tree)
     lines, cc = size_and_complexity(func)
     name = decide(f, s)
-    return Category(name, evidence(f, s), lines, cc)
+    why = evidence(f, s)
+    tiny = _tiny_calls(hotspot, profile)
+    if tiny and f.array_calls >= 2 and name in ("vectorized", "mixed", "small-numpy-calls"):
+        # Called over and over for a short time each (one example at a time): the loop is the caller's,
+        # and batching the calls is what pays, whatever share their C dispatch samples as native.
+        return Category("small-numpy-calls", f"{why}; {tiny}", lines, cc, dispatch_bound=True)
+    return Category(name, why, lines, cc)
+
+
+def _tiny_calls(hotspot: Hotspot, profile: Profile) -> str:
+    """Evidence that a function is called many times for less than a sampling interval each, or ''."""
+    cand = next((c for c in profile.candidates if c.frame == hotspot.frame), None)
+    if cand is None or hotspot.samples < 20 or profile.mode != "sample":
+        return ""
+    if profile.step is not None and profile.step.frame == hotspot.frame:
+        return ""  # the step itself is called once a step, however short
+    if cand.calls < 0.8 * hotspot.samples:
+        return ""
+    return (f"nearly every sample caught a new call ({cand.calls} calls in {hotspot.samples} samples): each "
+            f"is shorter than the {profile.interval_s * 1e3:g} ms sampling interval")
 
 
 @lru_cache(maxsize=32)

@@ -28,6 +28,17 @@ def boundary_share(calls_per_step: float, overhead_ns: float, step_mean_s: float
     return calls_per_step * overhead_ns * NS / step_mean_s
 
 
+def batches_native(category: str, target_kind: str, dispatch_bound: bool) -> bool:
+    """Whether the target's speedup also applies to the hotspot's native time.
+
+    A loop of small NumPy calls spends much of its time in NumPy's per-call C dispatch (~0.7 µs a call,
+    PRIORS B14), which samples as native; batching the calls (NumPy vectorization) or compiling them
+    into one loop (Numba) removes that cost too. A compiled port that keeps calling NumPy does not.
+    Only for calls measured to be tiny (``dispatch_bound``): big array calls are real compute.
+    """
+    return category == "small-numpy-calls" and target_kind == "cheap" and dispatch_bound
+
+
 def new_share(i: float, n: float, w: float, g: float, speedup: float, calls_per_step: float,
               overhead_ns: float, step_mean_s: float, native_speedup: float = 1.0,
               transfer_s_per_step: float = 0.0) -> float:

@@ -75,6 +75,7 @@ class Category:
     evidence: str  # e.g. "3 nested for-loops, 88% interpreted, no NumPy calls in the loop"
     lines: int
     complexity: int  # cyclomatic complexity (radon)
+    dispatch_bound: bool = False  # called over and over for less than a sampling interval each
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ def _kernel(k: KernelAdvice, step_s: float) -> dict[str, Any]:
         "function": h.key.qualname, "file": h.key.file, "line": h.key.line, "self_share": h.self_share,
         "inclusive_share": h.inclusive_share, "split": _shares(h.self_split, step_s),
         "category": {"name": k.category.name, "evidence": k.category.evidence, "lines": k.category.lines,
-                     "complexity": k.category.complexity},
+                     "complexity": k.category.complexity, "dispatch_bound": k.category.dispatch_bound},
         "verdict": k.verdict, "verdict_label": k.verdict_label, "reason": k.reason,
         "best": k.best.target if k.best is not None else None,
         "estimates": [_estimate(e) for e in k.estimates],

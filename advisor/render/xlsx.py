@@ -16,6 +16,8 @@ advisor's and are not re-decided by the workbook; its formulas only re-price the
 
 from __future__ import annotations
 
+from advisor.costmodel.formulas import batches_native
+
 import csv
 import io
 import re
@@ -279,6 +281,8 @@ class _Book:
                 f"o_{lvl}": (f"={names['overhead']}_{lvl}", "ns", getattr(t.overhead_ns, lvl)),
             }
             native = f"/{names['native']}_{lvl}" if accel else ""
+            if batches_native(k.category.name, t.kind, k.category.dispatch_bound):
+                native = f"/{ref['S_' + lvl]}"  # formulas.batches_native: batching removes C dispatch
             transfer = (f"+{names['transfer']}*1E6/({names['bandwidth']}_{lvl}*1E9)/step_s" if accel else "")
             cells[f"new_{lvl}"] = (
                 f"={ref['i']}/{ref['S_' + lvl]}+{ref['n']}{native}+{ref['w']}+{ref['g']}"

@@ -199,9 +199,19 @@ def test_infinite_payback_high_becomes_null_in_json():
 
 
 def test_a_change_worth_under_two_percent_of_the_step_is_left_alone():
-    # 6% of the step, mostly native: vectorizing its small interpreted part gains < 2% end to end
+    # 6% of the step, mostly native big calls: vectorizing its small interpreted part gains < 2% end to end
     a = make_analysis([K("fwd", Split(interpreted=0.2, native=0.4), SMALL_NUMPY, seen=10)],
                       rest=Split(native=9.4))
     k = _by_name(advise(a))["fwd"]
     assert k.verdict == LEAVE
     assert "not worth the work" in k.reason
+
+
+def test_tiny_small_numpy_calls_count_their_c_dispatch_as_removable():
+    from advisor.costmodel.formulas import batches_native, end_to_end, new_share
+    # cheap targets batch the calls: the native (dispatch) share shrinks too, ports keep it
+    assert batches_native("small-numpy-calls", "cheap", True)
+    assert not batches_native("small-numpy-calls", "port", True)
+    assert not batches_native("small-numpy-calls", "cheap", False)  # big calls are real compute
+    # hand-computed: i=0.1, n=0.7 of the step, S=5 on both: new = 0.02 + 0.14 = 0.16 -> E = 1/(0.2+0.16)
+    assert end_to_end(0.8, new_share(0.1, 0.7, 0, 0, 5, 0, 0, 1.0, 5)) == pytest.approx(1 / 0.36)
