@@ -287,7 +287,9 @@ class Sampler:
                 proc, own = gettime(PROCESS), thread_time()
                 # CPU burnt since the last sample by threads other than these two: BLAS / OpenMP /
                 # intra-op workers the sampled thread may be blocked on.
-                helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / max(now - last_acq, 1e-6)
+                span = max(now - last_acq, 1e-6)
+                helpers = ((proc - last_proc) - (own - last_own) - (cpu1 - last_cpu)) / span
+                busy = (cpu1 - last_cpu) / span  # the sampled thread's own CPU use since the last sample
                 last_proc, last_own, last_cpu = proc, own, cpu1
                 released = latency < FAST_S  # the GIL was free when we woke: it is inside a C call
                 if run0 and is_running() and (released or cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
@@ -299,7 +301,9 @@ class Sampler:
                     # read, poll...: waiting, whatever other threads do (OpenBLAS workers keep
                     # spinning for a while after each call). Otherwise (a futex, sched_yield, a spin)
                     # with other threads busy: joining its BLAS/OpenMP workers, i.e. native work.
-                    state = NATIVE if helpers > HELPERS_BUSY and not in_io() else WAITING
+                    # A thread that computed most of the interval and is blocked now, not in I/O, is
+                    # waiting for the GIL we took at its last release (tiny BLAS calls): it computes.
+                    state = NATIVE if (helpers > HELPERS_BUSY or busy > HELPERS_BUSY) and not in_io() else WAITING
                 elif latency > sys.getswitchinterval() + LONG_MARGIN_S and is_call(frames[-1]):
                     # It gave the GIL up late, right after a call returned: one long C call holding
                     # the GIL (``sorted``, a big ``str.join``). A late wake-up of our own (a busy
