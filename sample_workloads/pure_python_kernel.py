@@ -12,8 +12,10 @@ What a good advisor should say:
   * step: ``train_step`` (one call per window);
   * top hotspot: ``conv1d``, well over half of the step, almost all of it **interpreted** (bytecode
     of a tight loop, no native library underneath);
-  * verdict: **port** ``conv1d`` (a small, self-contained numeric kernel over flat arrays: the best case
-    for C/Cython/Rust, or for a JIT such as numba with an ``@njit`` and NumPy arrays in place of lists).
+  * verdict: **JIT / vectorize first**, then **port** ``conv1d``: a small, self-contained numeric
+    kernel over flat arrays is the best case for a compiled port (C/Cython/Rust), but numba's ``@njit``
+    with NumPy arrays in place of lists (or ``np.convolve``) gets most of that gain for a fraction of
+    the effort, so the cost model should name the cheap route first and a port as the alternative.
     Nothing here waits or allocates many objects, so neither the GC nor I/O matters.
 
     python sample_workloads/pure_python_kernel.py            # ~6 s on one core
