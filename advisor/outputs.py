@@ -50,7 +50,7 @@ def write_outputs(advice: Any, out_dir: Path, formats: tuple[str, ...] = DEFAULT
         target = out_dir / filename
         try:
             if kind == "text":
-                write_atomic(target, fn(advice).encode("utf-8"))
+                write_atomic(target, fn(advice).encode("utf-8", "backslashreplace"))
             else:
                 fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=out_dir)
                 os.close(fd)

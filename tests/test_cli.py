@@ -220,3 +220,19 @@ def test_two_runs_on_one_out_folder_one_is_refused(steppy, tmp_path):
     assert Profile.load(tmp_path / "o" / "profile.json").outcome.stopped_by == "interrupt"
     r = run_advisor(["report", str(tmp_path / "o" / "profile.json")])  # the lock went with the process
     assert r.returncode == 0, r.stderr
+
+
+def test_a_path_that_is_not_utf8_still_gets_every_output(tmp_path):
+    folder = os.path.join(os.fsencode(str(tmp_path)), b"caf\xe9")
+    os.makedirs(folder)
+    with open(os.path.join(folder, b"train.py"), "w") as fh:
+        fh.write(STEPPY)
+    script = os.fsdecode(os.path.join(folder, b"train.py"))
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), script])
+    assert r.returncode == 0, r.stderr
+    assert "could not write" not in r.stderr
+    for name in ("profile.json", "report.html", "roi.xlsx", "advice.json"):
+        assert (tmp_path / "o" / name).exists(), name
+    prof = Profile.load(tmp_path / "o" / "profile.json")
+    assert any("caf\\xe9" in f.key.file for f in prof.frames if f.user)
+    assert any("caf\\xe9" in f for f in prof.sources)

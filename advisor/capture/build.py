@@ -56,6 +56,31 @@ class UserCode:
         return True
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid UTF-8: bytes that were not UTF-8 (surrogate escapes from the file system or
+    ``sys.argv``) shown as ``\\xe9``, so every renderer can write them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _clean_key(key: FrameKey) -> FrameKey:
+    file, name = clean_text(key.file), clean_text(key.qualname)
+    return key if (file is key.file and name is key.qualname) else FrameKey(file, name, key.line, key.kind)
+
+
+def _clean_json(value: object) -> object:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    return value
+
+
 def _strip_root(sample: RawSample) -> tuple[tuple[FrameKey, ...], tuple[int, ...], int]:
     """Drop the harness below the user's code (launcher, typer, advisor's runner, runpy) and
     advisor's own frames above it (the GC callback runs on the profiled thread)."""
@@ -96,8 +121,11 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
                 fid = frame_ids[k] = len(keys)
                 keys.append(k)
             ids.append(fid)
+
         rows.append((tuple(ids), lines, s.split.total, new_from, s.split))
     user = [user_code.is_user(k) for k in keys]
+    raw_files = [k.file for k in keys]  # the real paths, to read sources from
+    keys = [_clean_key(k) for k in keys]
     calls = None
     if raw.calls is not None:
         calls = {frame_ids[k]: n for k, n in raw.calls.items() if k in frame_ids}
@@ -120,13 +148,14 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
     else:
         regions = _regions(rows, table, step_fid, warmup if raw.mode != "cprofile" else 0)
     stacks = _aggregate(rows, regions)
-    sources = _sources(keys, user, stacks)
+    sources = _sources(keys, user, stacks, raw_files)
     total_cpu = sum(r[4].interpreted + r[4].native + r[4].gc for r in rows)
     clock = {"sampled_cpu_s": total_cpu, "sampled_wall_s": sum(r[2] for r in rows)}
     if raw.thread_cpu_s is not None:
         clock["thread_cpu_s"] = raw.thread_cpu_s
     return Profile(
-        mode=raw.mode, interval_s=raw.interval_s, command=command, environment=environment,
+        mode=raw.mode, interval_s=raw.interval_s, command=_clean_json(command),  # type: ignore[arg-type]
+        environment=_clean_json(environment),  # type: ignore[arg-type]
         started_at=started_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
         stacks=tuple(stacks), step=step_info, candidates=tuple(cands[:50]), calls=calls, sources=sources,
@@ -301,20 +330,23 @@ def _aggregate(rows, regions) -> list[StackRecord]:
     return [StackRecord(ids, lines, region, split, n) for (ids, lines, region), (split, n) in agg.items()]
 
 
-def _sources(keys: list[FrameKey], user: list[bool], stacks: list[StackRecord]) -> dict[str, str]:
+def _sources(keys: list[FrameKey], user: list[bool], stacks: list[StackRecord],
+             raw_files: list[str]) -> dict[str, str]:
     """Text of the user files seen in the step, heaviest first, so reports render anywhere."""
-    weight: dict[str, float] = {}
+    weight: dict[int, float] = {}
     for rec in stacks:
         if rec.region != "step":
             continue
         for fid in set(rec.frames):
             if user[fid]:
-                weight[keys[fid].file] = weight.get(keys[fid].file, 0.0) + rec.split.total
+                weight[fid] = weight.get(fid, 0.0) + rec.split.total
     out: dict[str, str] = {}
-    for file in sorted(weight, key=lambda f: -weight[f])[:MAX_SOURCE_FILES]:
+    for fid in sorted(weight, key=lambda f: -weight[f]):
+        if len(out) >= MAX_SOURCE_FILES or keys[fid].file in out:
+            continue
         try:
-            if os.path.getsize(file) <= MAX_SOURCE_BYTES:
-                out[file] = Path(file).read_bytes().decode("utf-8", errors="replace")
+            if os.path.getsize(raw_files[fid]) <= MAX_SOURCE_BYTES:
+                out[keys[fid].file] = Path(raw_files[fid]).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
     return out
