@@ -109,8 +109,8 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     gc_charged: dict[str, float] = {}
     weights = []
     gc_recorded = gc_kept = 0.0
-    for rec in sampler.records:  # (wake, weight, state, gc seconds, stack id, ...): later fields vary
-        wake, weight, state, gc_dt, sid = tuple(rec)[:5]
+    for rec in sampler.records:  # (wake, read, weight, state, gc seconds, stack id, same, latency)
+        wake, _read, weight, state, gc_dt, sid = tuple(rec)[:6]
         true = _phase_at(wake, starts, steps, names)
         on_stack = [c.co_name for c in codes_by_sid[sid] if c.co_name in names]
         got = on_stack[-1] if on_stack else ("train_step" if any(c.co_name == "train_step" for c in
