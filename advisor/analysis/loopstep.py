@@ -31,6 +31,7 @@ class Loop:
     start: int
     end: int
     kind: str  # "for" or "while"
+    nested: frozenset[int] = frozenset()  # lines inside loops nested in this one
 
 
 def innermost_loop(source: str, line: int) -> tuple[int, int, str] | None:
@@ -50,6 +51,21 @@ def innermost_loop(source: str, line: int) -> tuple[int, int, str] | None:
     return best
 
 
+def nested_loop_lines(source: str, start: int, end: int) -> frozenset[int]:
+    """Lines of ``source`` inside loops nested in the loop spanning ``start``..``end``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            last = getattr(node, "end_lineno", None) or node.lineno
+            if start < node.lineno and last <= end:
+                lines.update(range(node.lineno, last + 1))
+    return frozenset(lines)
+
+
 def _inside_nested_def(loop: ast.AST, line: int) -> bool:
     for node in ast.walk(loop):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -63,21 +79,31 @@ def loop_iterations(rows: list[tuple[tuple[int, ...], tuple[int, ...], float]], 
                     marker: int, new_call: list[bool]) -> list[int | None]:
     """For each row (frame ids, lines, weight): the iteration it belongs to, or None outside the loop.
 
-    ``new_call[i]`` says whether row ``i`` starts a new call of ``marker``; iteration k runs from the
-    k-th new call to the next one (time in the loop before the first call counts to iteration 0).
+    An iteration starts where the loop's frame stands on an earlier line of the body than in the previous
+    sample (it went round), or on the same line inside a new call of ``marker`` (``new_call[i]``).
+    Sampled: iterations shorter than the sampling interval merge, so the count is a lower bound.
     """
     out: list[int | None] = []
     started = 0
+    prev_line = -1
     for i, (ids, lines, _w) in enumerate(rows):
         try:
             depth = ids.index(loop.frame)
         except ValueError:
             out.append(None)
             continue
-        if not loop.start <= lines[depth] <= loop.end:
+        line = lines[depth]
+        if not loop.start <= line <= loop.end:
             out.append(None)
+            prev_line = -1
             continue
-        if new_call[i] and marker in ids[depth:]:
+        # Back to an earlier line of the body (not the header, not inside an inner loop): a new round.
+        # On the same line, a new call of the marker says the same (two rounds, one line each).
+        outer = line not in loop.nested and prev_line not in loop.nested
+        went_round = outer and loop.start < line < prev_line
+        same_line_new_call = line == prev_line and new_call[i] and marker in ids[depth:]
+        if went_round or same_line_new_call or prev_line < 0:  # (re-)entering the loop: a new round
             started += 1
+        prev_line = line
         out.append(max(started - 1, 0))
     return out

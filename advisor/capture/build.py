@@ -255,7 +255,7 @@ def _auto_loop(marker: int, rows, table, keys, user, warmup, outcome):
         span = loopstep.innermost_loop(source, line) if source else None
         if span is None:
             return None
-        loop = loopstep.Loop(frame, *span)
+        loop = loopstep.Loop(frame, *span, nested=loopstep.nested_loop_lines(source, span[0], span[1]))
         in_loop = sum(w for i2, l2, w, _nf, _s in rows
                       if frame in i2 and loop.start <= l2[i2.index(frame)] <= loop.end)
         if in_loop < loopstep.LOOP_GAIN * table.inclusive_s.get(marker, 0.0):
@@ -276,7 +276,7 @@ def _explicit_loop(spec: str, rows, table, keys, user, warmup, outcome, warnings
         span = loopstep.innermost_loop(source, line) if source else None
         if span is None:
             continue
-        loop = loopstep.Loop(fid, *span)
+        loop = loopstep.Loop(fid, *span, nested=loopstep.nested_loop_lines(source, span[0], span[1]))
         children: dict[int, float] = {}
         hit = False
         for ids, lines, w, _nf, _s in rows:
