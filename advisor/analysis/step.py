@@ -13,6 +13,7 @@ from pathlib import PurePath
 from advisor.model import Candidate, FrameKey
 
 MIN_CALLS = 2  # "called repeatedly"
+USER_PREFERENCE = 0.2  # the team's own repeated function wins over a library one 5x heavier (torch internals)
 WRAPPED_SHARE = 0.75  # a wrapper (train_epoch) spends nearly all its time in the step it calls;
 # a step spends only part of its time in a per-example forward pass called many times
 MIN_STEP_S = 2e-4  # a training step takes longer than this per call; a 100k-calls helper does not
@@ -95,7 +96,7 @@ def choose_step(cands: list[Candidate], table: CallTable, user: list[bool],
                 names: list[str] | None = None) -> Candidate | None:
     """Pick the step among repeated functions.
 
-    Start from the heaviest (preferring the team's own code when it holds at least half as much time),
+    Start from the heaviest (preferring the team's own code when it holds at least a fifth as much time),
     then move down to a descendant that is called at least twice as often and still holds at least three
     quarters of the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it, but not to a
     helper taking microseconds a call (exact cProfile counts would otherwise pick ``Acc.push``).
@@ -108,7 +109,7 @@ def choose_step(cands: list[Candidate], table: CallTable, user: list[bool],
 
     best = cands[0]
     users = [c for c in cands if user[c.frame]]
-    if users and users[0].inclusive_s >= 0.5 * best.inclusive_s:
+    if users and users[0].inclusive_s >= USER_PREFERENCE * best.inclusive_s:
         best = users[0]
     pool = users if user[best.frame] else cands
     while True:
