@@ -57,7 +57,7 @@ CASES = {
     "data_pipeline": Case(("--steps", "15", "--per-shard", "500"), ("read_shard",), ("waiting",), 0.5),
     # Backward + Adam (charged to train_step) take ~60% of an idle step and the forward ~40%; with two
     # intra-op threads on a busy 2-core machine single steps vary 50x, so either may come out on top.
-    "torch_cpu": Case(("--steps", "80", "--epochs", "1", "--batch", "64"), ("train_step", "ConvNet.forward"),
+    "torch_cpu": Case(("--steps", "160", "--epochs", "1", "--batch", "64"), ("train_step", "ConvNet.forward"),
                       ("native",), 0.3),
 }
 
