@@ -46,7 +46,7 @@ CASES = {
     # is charged to whichever function allocated when a collection started: the top hotspot is one of
     # the engine's or the model's object-building functions, and gc or interpreted dominates it.
     "scalar_autograd": Case(
-        ("--steps", "20", "--epochs", "1"),
+        ("--steps", "35", "--epochs", "1"),
         ("Value.__add__", "Value.__mul__", "Value.__init__", "Value.backward", "Value.tanh",
          "Neuron.__call__", "Neuron.__call__.<locals>.<genexpr>"),
         ("gc", "interpreted"), 0.2),
