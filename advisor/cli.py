@@ -68,6 +68,7 @@ def profile(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
     user_code: List[str] = typer.Option([], "--user-code", help="Folder whose files count as your code (repeatable)."),
     export: List[str] = typer.Option([], "--export", help="Also write: speedscope (and pyisession in pyinstrument mode)."),
+    formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
@@ -83,6 +84,7 @@ def profile(
     options.check()
     _check_exports(export, mode)
     hooks = _pre_run_hooks(config)
+    hooks["formats"] = output_formats(formats)
     code = check_target(target)
     from advisor.api import OutputLock, prepare_output
 
@@ -145,6 +147,20 @@ def _pre_run_hooks(config: Optional[Path]) -> dict[str, Any]:
     return hooks
 
 
+_FORMATS = {"json": "advice", "html": "report", "xlsx": "spreadsheet", "csv": "csv"}
+DEFAULT_FORMATS = ("advice", "report", "spreadsheet")
+
+
+def output_formats(formats: list[str]) -> tuple[str, ...]:
+    """``--format`` values → output names of ``advisor.outputs``; checked before anything runs."""
+    if not formats:
+        return DEFAULT_FORMATS
+    bad = [f for f in formats if f not in _FORMATS]
+    if bad:
+        raise UsageError(f"unknown --format {bad[0]!r}; choose from {', '.join(_FORMATS)}")
+    return tuple(_FORMATS[f] for f in formats)
+
+
 def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> dict[str, str]:
     """Write the extra outputs; a failure in one is reported and the others still run."""
     from advisor.model import write_atomic
@@ -160,7 +176,7 @@ def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> d
     if "advice_for" in hooks:
         from advisor.outputs import write_outputs
 
-        written = write_outputs(hooks["advice_for"](prof), out)
+        written = write_outputs(hooks["advice_for"](prof), out, hooks.get("formats", DEFAULT_FORMATS))
         saved.update({f"{name} saved": path for name, path in written.paths.items()})
         for name, why in written.failed.items():
             err.print(f"advisor: could not write {name}: {why}", markup=False)
@@ -173,6 +189,7 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: the profile's)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
     export: List[str] = typer.Option([], "--export", help="Also write: speedscope."),
+    formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """Summarize a saved profile again, without re-running anything."""
@@ -181,6 +198,7 @@ def report(
 
     _check_exports(export, "sample")
     hooks = _pre_run_hooks(config)
+    hooks["formats"] = output_formats(formats)
     prof = Profile.load(profile_path)
     out_dir = prepare_output(out if out is not None else profile_path.parent)
     from advisor.api import OutputLock

@@ -236,3 +236,14 @@ def test_a_path_that_is_not_utf8_still_gets_every_output(tmp_path):
     prof = Profile.load(tmp_path / "o" / "profile.json")
     assert any("caf\\xe9" in f.key.file for f in prof.frames if f.user)
     assert any("caf\\xe9" in f for f in prof.sources)
+
+
+def test_format_csv_writes_only_the_kernels_table(steppy, tmp_path):
+    r = run_advisor(["profile", "--format", "csv", "--out", str(tmp_path / "o"), str(steppy)])
+    assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in (tmp_path / "o").iterdir() if not p.name.startswith("."))
+    assert files == ["kernels.csv", "profile.json"]
+    header = (tmp_path / "o" / "kernels.csv").read_text().splitlines()[0]
+    assert header.startswith("Kernel,") and "Payback (typical)" in header
+    r = run_advisor(["profile", "--format", "pdf", str(steppy)])
+    assert r.returncode == 2 and "unknown --format 'pdf'" in r.stderr
