@@ -57,6 +57,15 @@ _IO_SYSCALLS = {
 _IO_SYSCALLS["arm64"] = _IO_SYSCALLS["aarch64"]
 
 
+def _mark(frame: object, event: str, arg: object) -> None:
+    """Marks a frame object as seen by the sampler (its ``f_trace``, set only where none is set).
+
+    CPython calls it only while a tracer (a debugger, coverage) is active; returning None then removes
+    the mark and turns local tracing off for that frame, as if it had never been set.
+    """
+    return None
+
+
 class StopProfiling(BaseException):
     """Raised in the profiled thread to end the script after ``--max-steps`` (not an ``Exception``,
     so a script's ``except Exception`` cannot swallow it)."""
@@ -240,6 +249,9 @@ class Sampler:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
         is_running = self._running_probe()
+        import importlib._bootstrap as bootstrap
+
+        module_locks = getattr(bootstrap, "_module_locks", {})  # name -> weakref, only while importing
         run_delay, delay_fd = _run_delay_reader()
         is_call = _call_checker()
         in_io = self._io_probe()
@@ -247,7 +259,7 @@ class Sampler:
         last_proc, last_own = gettime(PROCESS), thread_time()
         last_cpu = gettime(cpu_clock) if cpu_clock is not None else 0.0
         records, stacks = self.records, self.stacks
-        prev_frames: list[object] = []
+        prev_ids: list[int] = []
         last_acq = clock()
         last_gc = self._gc_total
         jitter = random.Random(0x5EED).random  # seeded: runs are repeatable, periods never phase-lock
@@ -267,18 +279,30 @@ class Sampler:
                 if frame is None:
                     break  # the sampled thread has ended
                 frames = []
-                while frame is not None:
+                if module_locks:
+                    # An import is running (per-module import locks exist only then). Walking f_back
+                    # through import machinery crashes CPython 3.11 now and then (C -> Python entry
+                    # frames; SIGSEGV seen in `import torch`), so keep the top frame only: import time
+                    # is start-up, outside the step, and needs no stack.
                     frames.append(frame)
-                    frame = frame.f_back
-                frames.reverse()
+                else:
+                    while frame is not None:
+                        frames.append(frame)
+                        frame = frame.f_back
+                    frames.reverse()
                 # The thread just handed us the GIL may still run a few microseconds of CPython's
                 # hand-over code: read its scheduler state only after the stack walk, and twice.
                 run0 = is_running()
                 cpu0, p0 = (gettime(cpu_clock) if cpu_clock is not None else 0.0), clock()
                 same = 0
-                limit = min(len(frames), len(prev_frames))
-                while same < limit and frames[same] is prev_frames[same]:
+                # A running call keeps its frame object (CPython holds it while the call runs), so the same
+                # id carrying our mark is the same call; a new call may reuse the address, but not the mark.
+                limit = min(len(frames), len(prev_ids))
+                while same < limit and id(frames[same]) == prev_ids[same] and frames[same].f_trace is _mark:
                     same += 1
+                for f in frames[same:]:
+                    if f.f_trace is None:
+                        f.f_trace = _mark
                 codes = tuple(f.f_code for f in frames)  # type: ignore[attr-defined]
                 key = (codes, tuple(f.f_lineno or 0 for f in frames))  # type: ignore[attr-defined]
                 # 'R' twice and its CPU clock moving: on a CPU without the GIL, i.e. compiled code (or
@@ -328,15 +352,17 @@ class Sampler:
                 # which the thread demonstrably held the GIL (bytecode, a long C call, or the GC).
                 records.append(wake, now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
                 last_acq, last_gc = now, gc_now
-                # Keep the frames alive until the next sample so a new call cannot reuse an address
-                # and ``is`` tells a new invocation from a continuing one.
-                prev_frames = frames
+                # Never keep the frames: holding frame objects past their call makes CPython 3.11 take
+                # them over at return, and walking f_back meanwhile can crash it (seen: SIGSEGV in
+                # f_back during `import torch`, 3 runs in 30 at a 0.5 ms interval; none in 40 without).
+                prev_ids = [id(f) for f in frames]
+                del frames
                 if self._step_watch is not None and not self.stop_requested and self._step_watch(codes, same):
                     self.stop_requested = True
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(StopProfiling))
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
-        prev_frames = []
+            frame = None
         if delay_fd is not None:
             os.close(delay_fd)
 
