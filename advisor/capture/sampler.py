@@ -135,21 +135,39 @@ class _Columns:
         return zip(self.wake, self.read, self.weight, self.state, self.gc, self.sid, self.same, self.latency)
 
 
-def _run_delay_reader() -> tuple[Callable[[], float], int | None]:
-    """Seconds the calling thread has waited on a run queue (``/proc/thread-self/schedstat``),
-    and the file descriptor to close; a constant 0 where the kernel does not say."""
+def _proc_reader(path: str, size: int) -> tuple[Callable[[], bytes], int] | None:
+    """A function returning the first ``size`` bytes of a ``/proc`` file, read afresh each call with
+    the GIL held, and the file descriptor to close; None where the file cannot be opened.
+
+    ``os.pread`` would release the GIL, and the sampled thread would run Python meanwhile (and read as
+    running); libc's ``pread`` called through ``ctypes.PyDLL`` keeps the GIL.
+    """
     try:
-        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/schedstat", os.O_RDONLY)
-    except OSError:
-        return (lambda: 0.0), None
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, TypeError):
+        return None
     libc_pread = ctypes.PyDLL(None).pread
     libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
     libc_pread.restype = ctypes.c_ssize_t
-    buf = ctypes.create_string_buffer(96)
+    buf = ctypes.create_string_buffer(size)
+
+    def read() -> bytes:
+        n = libc_pread(fd, buf, size, 0)
+        return buf.raw[:max(n, 0)]
+
+    return read, fd
+
+
+def _run_delay_reader() -> tuple[Callable[[], float], int | None]:
+    """Seconds the calling thread has waited on a run queue (``/proc/thread-self/schedstat``),
+    and the file descriptor to close; a constant 0 where the kernel does not say."""
+    opened = _proc_reader(f"/proc/self/task/{threading.get_native_id()}/schedstat", 96)
+    if opened is None:
+        return (lambda: 0.0), None
+    read_raw, fd = opened
 
     def read() -> float:
-        n = libc_pread(fd, buf, 96, 0)
-        parts = buf.raw[:max(n, 0)].split()
+        parts = read_raw().split()
         return int(parts[1]) / 1e9 if len(parts) > 1 else 0.0
 
     return read, fd
@@ -373,23 +391,12 @@ class Sampler:
         a thread waiting for the GIL, a lock, I/O or a timer is 'S' or 'D'). Elsewhere: whether its CPU
         clock advances over a 50 µs window.
         """
-        native_id = self.native_id
-        try:
-            fd = os.open(f"/proc/self/task/{native_id}/stat", os.O_RDONLY)
-        except (OSError, TypeError):
-            fd = None
-        if fd is not None:
-            self._stat_fd = fd
-            # os.pread would release the GIL, and the sampled thread would run Python meanwhile and
-            # read as 'R'; libc's pread through ctypes.PyDLL keeps the GIL held.
-            libc_pread = ctypes.PyDLL(None).pread
-            libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
-            libc_pread.restype = ctypes.c_ssize_t
-            buf = ctypes.create_string_buffer(256)
+        opened = _proc_reader(f"/proc/self/task/{self.native_id}/stat", 256)
+        if opened is not None:
+            read, self._stat_fd = opened
 
             def proc_state() -> bool:
-                n = libc_pread(fd, buf, 256, 0)
-                data = buf.raw[:max(n, 0)]
+                data = read()
                 cut = data.rfind(b")")
                 return data[cut + 2:cut + 3] == b"R"
 
@@ -411,21 +418,13 @@ class Sampler:
         """A function telling whether the sampled thread is blocked in a sleep or I/O system call
         (``/proc/self/task/TID/syscall``, Linux x86-64/arm64); elsewhere it answers False."""
         calls = _IO_SYSCALLS.get(platform.machine())
-        try:
-            fd = os.open(f"/proc/self/task/{self.native_id}/syscall", os.O_RDONLY) if calls else None
-        except (OSError, TypeError):
-            fd = None
-        if fd is None or calls is None:
+        opened = _proc_reader(f"/proc/self/task/{self.native_id}/syscall", 64) if calls else None
+        if opened is None or calls is None:
             return lambda: False
-        self._syscall_fd = fd
-        libc_pread = ctypes.PyDLL(None).pread
-        libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
-        libc_pread.restype = ctypes.c_ssize_t
-        buf = ctypes.create_string_buffer(64)
+        read, self._syscall_fd = opened
 
         def in_io() -> bool:
-            n = libc_pread(fd, buf, 64, 0)
-            head = buf.raw[:max(n, 0)].split(b" ", 1)[0]
+            head = read().split(b" ", 1)[0]
             return head.isdigit() and int(head) in calls
 
         return in_io
