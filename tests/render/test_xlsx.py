@@ -373,3 +373,35 @@ def test_cumulative_plan_uses_amdahl_over_the_ported_shares(book: Path, advice: 
         boundary = e.calls_per_step * advice.config.targets[s.target].overhead_ns.typical * 1e-9 / mean_s
         removed += k.hotspot.self_split.interpreted / step_s - boundary
         assert got.cell(n, _col("e2e_typical", PLAN_COLUMNS)).value == pytest.approx(1 / (1 - removed), rel=1e-6)
+
+
+@pytest.mark.libreoffice
+def test_dispatch_bound_rows_recalculate_like_the_cost_model(analysis: Analysis, recalc, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dispatch-bound kernel (tiny NumPy calls): batching targets divide its native share too."""
+    import importlib
+
+    advise_mod = importlib.import_module("advisor.costmodel.advise")  # the module, not the re-exported function
+
+    real = advise_mod.classify
+
+    def classify(h, profile):
+        cat = real(h, profile)
+        if h.key.qualname != "mlp":
+            return cat
+        return dataclasses.replace(cat, name="small-numpy-calls", dispatch_bound=True)
+
+    def vectorize_gain(a: Advice) -> float:
+        k = next(k for k in a.kernels if k.hotspot.key.qualname == "mlp")
+        return next(e.end_to_end.typical for e in k.estimates if e.target == "numpy-vectorize")
+
+    before = advise(analysis, load_config())
+    monkeypatch.setattr(advise_mod, "classify", classify)
+    adv = advise(analysis, load_config())
+    assert vectorize_gain(adv) > vectorize_gain(before)  # the native share now shrinks too
+    mlp = next(k for k in adv.kernels if k.hotspot.key.qualname == "mlp")
+    assert mlp.category.name == "small-numpy-calls" and mlp.category.dispatch_bound
+    path = tmp_path / "dispatch.xlsx"
+    write_xlsx(adv, path)
+    got = openpyxl.load_workbook(recalc([path])[path.name], data_only=True)
+    assert check_against(got, adv) == []
