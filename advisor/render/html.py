@@ -14,9 +14,7 @@ text. The numbers come from ``Advice``; this module only formats them and lays o
 from __future__ import annotations
 
 import ast
-import bisect
 import functools
-import itertools
 import json
 import math
 import os
@@ -25,73 +23,16 @@ from importlib import resources
 from typing import Any
 
 from advisor.analysis import Hotspot
-from advisor.costmodel.types import Advice, KernelAdvice, PlanStep, Range
+from advisor.costmodel.types import Advice, KernelAdvice, PlanStep
 from advisor.model import BUCKETS, Profile, Split
+from advisor.render._format import (  # noqa: F401  (re-exported: advisor.render.html.fmt_* stay importable)
+    fmt_duration, fmt_months, fmt_pct, fmt_range, fmt_usd, fmt_weeks, fmt_x, short_path)
+from advisor.render.flame import FLAME_MIN_SHARE, _first, _own_end, _run_end, flame_tree  # noqa: F401
 
-FLAME_MIN_SHARE = 0.001  # call-tree nodes under 0.1% of the step are merged into "other"
 MAX_TABLE_ROWS = 200
 MAX_CARDS = 40
 MAX_SOURCE_LINES = 160
 BUCKET_LABELS = {"interpreted": "interpreted", "native": "native", "waiting": "waiting", "gc": "GC"}
-
-
-# ---- formatting --------------------------------------------------------------------------------------
-def fmt_duration(seconds: float) -> str:
-    """``0.25`` → ``250 ms``; picks µs, ms, s or min so three digits show."""
-    if seconds >= 120:
-        return f"{seconds / 60:.1f} min"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
-
-
-def fmt_x(value: float) -> str:
-    """A speedup: ``1.84×``; below 1 it is a slowdown and still printed as a factor."""
-    if not math.isfinite(value):
-        return "∞×"
-    return f"{value:.2f}×" if value < 10 else f"{value:.1f}×" if value < 100 else f"{value:,.0f}×"
-
-
-def fmt_usd(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    sign = "−" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        return f"{sign}${v / 1e6:.2f}M"
-    return f"{sign}${v:,.0f}"
-
-
-def fmt_months(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "never"
-    if value < 1:
-        days = value * 30.4
-        return "< 1 day" if days < 1 else "1 day" if days < 1.5 else f"{days:.0f} days"
-    return f"{value:.1f} months"
-
-
-def fmt_weeks(value: float) -> str:
-    """Engineer-weeks: one decimal from 1 up, two significant digits below (0.026 → 0.026)."""
-    return f"{value:.1f}" if value >= 1 or value == 0 else f"{value:.2g}"
-
-
-def fmt_pct(share: float) -> str:
-    p = share * 100
-    if p == 0:
-        return "0%"
-    return f"{p:.0f}%" if p >= 9.95 else f"{p:.1f}%" if p >= 0.05 else "<0.1%"
-
-
-def fmt_range(r: Range, fmt: Any = fmt_x) -> str:
-    return f"{fmt(r.low)} – {fmt(r.high)}"
-
-
-def short_path(path: str, keep: int = 2) -> str:
-    parts = path.replace("\\", "/").split("/")
-    return "/".join(parts[-keep:]) if len(parts) > keep else path
 
 
 def split_view(split: Split) -> list[dict[str, Any]]:
@@ -222,88 +163,6 @@ def _source(profile: Profile, h: Hotspot, trees: dict[str, ast.AST | None]) -> d
     hidden = sum(1 for ln in heat if ln < start or ln > end)
     return {"lines": out, "file": h.key.file, "hidden": hidden}
 
-
-# ---- call tree ---------------------------------------------------------------------------------------
-def flame_tree(profile: Profile, min_share: float = FLAME_MIN_SHARE) -> dict[str, Any]:
-    """The step's call tree, aggregated for the icicle: nodes under ``min_share`` merge into "other".
-
-    Returns ``{"frames": [[name, file, line, user], ...], "nodes": [[parent, frame, s_i, s_n, s_w, s_g],
-    ...], ...}``, root first, parents before children; frame -1 is "other", -2 the synthetic root of a
-    profile without a step. Stacks are sorted, so every tree node is a contiguous run of them and its
-    split is a difference of prefix sums; pruned runs are skipped without being walked, so a million
-    samples cost little more than the nodes that are kept.
-    """
-    step_frame = profile.step.frame if profile.step is not None else None
-    found: list[tuple[tuple[int, ...], Split]] = []
-    for rec in profile.stacks:
-        if rec.region != "step":
-            continue
-        frames = rec.frames
-        if step_frame is not None:
-            try:
-                frames = frames[frames.index(step_frame):]
-            except ValueError:
-                continue
-        found.append((frames, rec.split))
-    found.sort(key=_first)
-    stacks = [f for f, _ in found]
-    splits = [s for _, s in found]
-    columns = ([s.interpreted for s in splits], [s.native for s in splits], [s.waiting for s in splits],
-               [s.gc for s in splits])
-    cum = [list(itertools.accumulate(c, initial=0.0)) for c in columns]
-    totals = list(itertools.accumulate(map(sum, zip(*columns)), initial=0.0))
-    threshold = totals[-1] * min_share
-    nodes: list[list[float]] = []
-    used: dict[int, int] = {}
-
-    def split(lo: int, hi: int) -> list[float]:
-        return [c[hi] - c[lo] for c in cum]
-
-    if step_frame is None:
-        nodes.append([-1, -2, *split(0, len(stacks))])
-        work = [(0, 0, 0, len(stacks))]
-    else:
-        work = [(-1, 0, 0, len(stacks))]
-    while work:
-        parent, depth, lo, hi = work.pop()
-        i = _own_end(stacks, depth, lo, hi)  # stacks ending here are the parent's own time
-        other = split(i, hi)  # the children's time; kept children are taken out below
-        while i < hi:
-            fid = stacks[i][depth]
-            j = _run_end(stacks, depth, fid, i, hi)
-            if totals[j] - totals[i] >= threshold or parent < 0:
-                here = split(i, j)
-                other = [a - b for a, b in zip(other, here)]
-                nodes.append([parent, used.setdefault(fid, len(used)), *here])
-                work.append((len(nodes) - 1, depth + 1, i, j))
-            i = j
-        if parent >= 0 and sum(other) > threshold * 1e-6:
-            nodes.append([parent, -1, *other])
-    frames_out: list[list[Any]] = [[] for _ in used]
-    for fid, idx in used.items():
-        key = profile.frames[fid].key
-        frames_out[idx] = [key.qualname, short_path(key.file, 3), key.line, int(profile.frames[fid].user)]
-    return {"frames": frames_out,
-            "nodes": [[int(n[0]), int(n[1])] + [float(f"{max(v, 0.0):.6g}") for v in n[2:]] for n in nodes],
-            "total_s": totals[-1], "min_share": min_share}
-
-
-def _first(pair: tuple[tuple[int, ...], Split]) -> tuple[int, ...]:
-    return pair[0]
-
-
-def _own_end(stacks: list[tuple[int, ...]], depth: int, lo: int, hi: int) -> int:
-    while lo < hi and len(stacks[lo]) <= depth:
-        lo += 1
-    return lo
-
-
-def _run_end(stacks: list[tuple[int, ...]], depth: int, fid: int, lo: int, hi: int) -> int:
-    """End of the run of sorted stacks from ``lo`` whose frame at ``depth`` is ``fid`` (galloping search)."""
-    step = 1
-    while lo + step < hi and stacks[lo + step][depth] == fid:
-        step *= 2
-    return bisect.bisect_right(stacks, fid, lo + step // 2, min(lo + step, hi), key=lambda s: s[depth])
 
 
 def embed_json(data: Any) -> str:

@@ -1,0 +1,68 @@
+"""Number and path formatting shared by the HTML report (and its template filters)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from advisor.costmodel.types import Range
+
+
+# ---- formatting --------------------------------------------------------------------------------------
+def fmt_duration(seconds: float) -> str:
+    """``0.25`` → ``250 ms``; picks µs, ms, s or min so three digits show."""
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def fmt_x(value: float) -> str:
+    """A speedup: ``1.84×``; below 1 it is a slowdown and still printed as a factor."""
+    if not math.isfinite(value):
+        return "∞×"
+    return f"{value:.2f}×" if value < 10 else f"{value:.1f}×" if value < 100 else f"{value:,.0f}×"
+
+
+def fmt_usd(value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    sign = "−" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e6:
+        return f"{sign}${v / 1e6:.2f}M"
+    return f"{sign}${v:,.0f}"
+
+
+def fmt_months(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "never"
+    if value < 1:
+        days = value * 30.4
+        return "< 1 day" if days < 1 else "1 day" if days < 1.5 else f"{days:.0f} days"
+    return f"{value:.1f} months"
+
+
+def fmt_weeks(value: float) -> str:
+    """Engineer-weeks: one decimal from 1 up, two significant digits below (0.026 → 0.026)."""
+    return f"{value:.1f}" if value >= 1 or value == 0 else f"{value:.2g}"
+
+
+def fmt_pct(share: float) -> str:
+    p = share * 100
+    if p == 0:
+        return "0%"
+    return f"{p:.0f}%" if p >= 9.95 else f"{p:.1f}%" if p >= 0.05 else "<0.1%"
+
+
+def fmt_range(r: Range, fmt: Any = fmt_x) -> str:
+    return f"{fmt(r.low)} – {fmt(r.high)}"
+
+
+def short_path(path: str, keep: int = 2) -> str:
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(parts[-keep:]) if len(parts) > keep else path
+
