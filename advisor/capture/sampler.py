@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import ctypes
 from array import array
-import dis
 import os
-import platform
 import gc
 import random
 import sys
@@ -35,6 +33,7 @@ import time
 from types import CodeType
 from typing import Callable, Iterator
 
+from advisor.capture._probes import call_checker, io_probe, native_id_of, run_delay_reader, running_probe
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
 
@@ -46,15 +45,6 @@ HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one bl
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
 INTERP, NATIVE, WAITING = 0, 1, 2
-
-
-# Blocking sleep / I/O system calls (read, pread, readv, poll, select, nanosleep, accept, recv*, wait4,
-# clock_nanosleep, epoll_wait, ppoll, pselect6, epoll_pwait, accept4, preadv, io_getevents, io_uring_enter).
-_IO_SYSCALLS = {
-    "x86_64": frozenset({0, 17, 19, 7, 23, 35, 43, 45, 47, 61, 230, 232, 271, 270, 281, 288, 295, 299, 208, 426}),
-    "aarch64": frozenset({63, 67, 65, 73, 72, 101, 115, 22, 202, 207, 212, 260, 242, 4, 426}),
-}
-_IO_SYSCALLS["arm64"] = _IO_SYSCALLS["aarch64"]
 
 
 def _mark(frame: object, event: str, arg: object) -> None:
@@ -74,36 +64,6 @@ class StopProfiling(BaseException):
 def code_key(code: CodeType) -> FrameKey:
     """The FrameKey of a code object (``co_qualname`` on 3.11+, ``co_name`` before)."""
     return FrameKey(code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
-
-
-_CALL_OPS = frozenset(dis.opmap[n] for n in ("CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_KW",
-                                              "CALL_FUNCTION_EX", "CALL_FUNCTION_KW") if n in dis.opmap)
-
-
-def _call_checker() -> Callable[[object], bool]:
-    """A function telling whether a frame stands on a call instruction (bytecode cached per code)."""
-    cache: dict[CodeType, bytes] = {}
-
-    def is_call(frame: object) -> bool:
-        code = frame.f_code  # type: ignore[attr-defined]
-        raw = cache.get(code)
-        if raw is None:
-            raw = cache[code] = code.co_code
-        lasti = frame.f_lasti  # type: ignore[attr-defined]
-        if not 0 <= lasti < len(raw):
-            return False
-        if raw[lasti] in _CALL_OPS:
-            return True
-        # 3.11 pads calls with inline caches: look back over CACHE entries to the instruction itself
-        i = lasti
-        while i >= 2 and raw[i] == _CACHE:
-            i -= 2
-        return raw[i] in _CALL_OPS
-
-    return is_call
-
-
-_CACHE = dis.opmap.get("CACHE", -1)
 
 
 class _Columns:
@@ -133,51 +93,6 @@ class _Columns:
     def __iter__(self) -> Iterator[tuple[float, float, float, int, float, int, int, float]]:
         """(wake, read, weight, state, gc seconds, stack id, unchanged depth, GIL latency) per sample."""
         return zip(self.wake, self.read, self.weight, self.state, self.gc, self.sid, self.same, self.latency)
-
-
-def _proc_reader(path: str, size: int) -> tuple[Callable[[], bytes], int] | None:
-    """A function returning the first ``size`` bytes of a ``/proc`` file, read afresh each call with
-    the GIL held, and the file descriptor to close; None where the file cannot be opened.
-
-    ``os.pread`` would release the GIL, and the sampled thread would run Python meanwhile (and read as
-    running); libc's ``pread`` called through ``ctypes.PyDLL`` keeps the GIL.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except (OSError, TypeError):
-        return None
-    libc_pread = ctypes.PyDLL(None).pread
-    libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
-    libc_pread.restype = ctypes.c_ssize_t
-    buf = ctypes.create_string_buffer(size)
-
-    def read() -> bytes:
-        n = libc_pread(fd, buf, size, 0)
-        return buf.raw[:max(n, 0)]
-
-    return read, fd
-
-
-def _run_delay_reader() -> tuple[Callable[[], float], int | None]:
-    """Seconds the calling thread has waited on a run queue (``/proc/thread-self/schedstat``),
-    and the file descriptor to close; a constant 0 where the kernel does not say."""
-    opened = _proc_reader(f"/proc/self/task/{threading.get_native_id()}/schedstat", 96)
-    if opened is None:
-        return (lambda: 0.0), None
-    read_raw, fd = opened
-
-    def read() -> float:
-        parts = read_raw().split()
-        return int(parts[1]) / 1e9 if len(parts) > 1 else 0.0
-
-    return read, fd
-
-
-def _native_id(ident: int | None) -> int | None:
-    for t in threading.enumerate():
-        if t.ident == ident:
-            return t.native_id
-    return None
 
 
 class Sampler:
@@ -212,7 +127,7 @@ class Sampler:
         self._cpu_clock: int | None = None
         self._cpu_start = 0.0
         self.thread_cpu_s: float | None = None
-        self.native_id = _native_id(self.thread_id)
+        self.native_id = native_id_of(self.thread_id)
         self._stat_fd: int | None = None
         self._syscall_fd: int | None = None
 
@@ -266,13 +181,13 @@ class Sampler:
     def _run(self) -> None:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
-        is_running = self._running_probe()
+        is_running, self._stat_fd = running_probe(self.native_id, cpu_clock)
         import importlib._bootstrap as bootstrap
 
         module_locks = getattr(bootstrap, "_module_locks", {})  # name -> weakref, only while importing
-        run_delay, delay_fd = _run_delay_reader()
-        is_call = _call_checker()
-        in_io = self._io_probe()
+        run_delay, delay_fd = run_delay_reader()
+        is_call = call_checker()
+        in_io, self._syscall_fd = io_probe(self.native_id)
         gettime, thread_time, PROCESS = time.clock_gettime, time.thread_time, time.CLOCK_PROCESS_CPUTIME_ID
         last_proc, last_own = gettime(PROCESS), thread_time()
         last_cpu = gettime(cpu_clock) if cpu_clock is not None else 0.0
@@ -326,8 +241,8 @@ class Sampler:
                 # 'R' twice and its CPU clock moving: on a CPU without the GIL, i.e. compiled code (or
                 # spinning on its BLAS workers). 'R' with a still clock is runnable, not running: on a
                 # busy machine, a thread that handed over the GIL can wait for a core that long.
-                while clock() - p0 < PROBE_S:  # a window long enough to tell running from a hand-over tail
-                    pass
+                while run0 and clock() - p0 < PROBE_S:  # long enough to tell running from a hand-over
+                    pass                                   # tail; only needed when it reads as running
                 cpu1 = gettime(cpu_clock) if cpu_clock is not None else 0.0
                 window = clock() - p0
                 proc, own = gettime(PROCESS), thread_time()
@@ -383,51 +298,6 @@ class Sampler:
             frame = None
         if delay_fd is not None:
             os.close(delay_fd)
-
-    def _running_probe(self) -> Callable[[], bool]:
-        """A function telling whether the sampled thread is on a CPU right now.
-
-        Linux: the thread's scheduler state in ``/proc/self/task/TID/stat`` ('R' = running or runnable;
-        a thread waiting for the GIL, a lock, I/O or a timer is 'S' or 'D'). Elsewhere: whether its CPU
-        clock advances over a 50 µs window.
-        """
-        opened = _proc_reader(f"/proc/self/task/{self.native_id}/stat", 256)
-        if opened is not None:
-            read, self._stat_fd = opened
-
-            def proc_state() -> bool:
-                data = read()
-                cut = data.rfind(b")")
-                return data[cut + 2:cut + 3] == b"R"
-
-            return proc_state
-        clk = self._cpu_clock
-        if clk is None:
-            return lambda: False
-        gettime, perf = time.clock_gettime, time.perf_counter
-
-        def clock_state() -> bool:
-            c0, t0 = gettime(clk), perf()
-            while perf() - t0 < 5e-5:
-                pass
-            return gettime(clk) - c0 > 2.5e-5
-
-        return clock_state
-
-    def _io_probe(self) -> Callable[[], bool]:
-        """A function telling whether the sampled thread is blocked in a sleep or I/O system call
-        (``/proc/self/task/TID/syscall``, Linux x86-64/arm64); elsewhere it answers False."""
-        calls = _IO_SYSCALLS.get(platform.machine())
-        opened = _proc_reader(f"/proc/self/task/{self.native_id}/syscall", 64) if calls else None
-        if opened is None or calls is None:
-            return lambda: False
-        read, self._syscall_fd = opened
-
-        def in_io() -> bool:
-            head = read().split(b" ", 1)[0]
-            return head.isdigit() and int(head) in calls
-
-        return in_io
 
     # ---- after stop ----------------------------------------------------------------------------------
     def to_raw(self) -> RawCapture:
