@@ -10,6 +10,7 @@ from rich.text import Text
 
 from advisor.analysis import Analysis
 from advisor.model import BUCKETS, Split
+from advisor.render._format import short_path
 
 COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
 BAR_WIDTH = 20
@@ -70,7 +71,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     for i, h in enumerate(analysis.hotspots[:top], 1):
         s = h.self_split.shares()
         # Text(), not str: a function named "[red]x" is a name, not rich markup
-        row: list[Any] = [str(i), Text(_printable(h.key.qualname)), Text(f"{_printable(_short(h.key.file, 1))}:{h.key.line}"),
+        row: list[Any] = [str(i), Text(_printable(h.key.qualname)), Text(f"{_printable(short_path(h.key.file, 1))}:{h.key.line}"),
                           f"{h.self_share:.0%}",
                           f"{h.inclusive_share:.0%}",
                           Text.assemble(split_bar(h.self_split, 12),
@@ -121,6 +122,3 @@ def plan_line(advice: Any) -> str:
             f"/month for ${last.cost_usd:,.0f}, payback {months} ({where})")
 
 
-def _short(path: str, keep: int = 2) -> str:
-    parts = path.replace("\\", "/").split("/")
-    return "/".join(parts[-keep:]) if len(parts) > keep else path
