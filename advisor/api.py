@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -13,10 +14,11 @@ from typing import Any, Iterator
 
 from advisor.analysis import step as stepmod
 from advisor.capture.build import UserCode, build_profile
+from advisor.capture.guard import Pristine, RunGuard
 from advisor.capture.environment import collect_environment
 from advisor.capture.raw import RawCapture
 from advisor.capture.runner import Target, check_target, run_target
-from advisor.capture.sampler import Sampler, code_key
+from advisor.capture.sampler import Sampler, StopProfiling, code_key
 from advisor.capture.stepwatch import AutoStepWatch, NamedStepWatch
 from advisor.errors import OutputError, StepNotFound, UsageError
 from advisor.model import Outcome, Profile
@@ -99,7 +101,10 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # closing releases the lock
+            try:
+                os.close(self._fd)  # closing releases the lock
+            except OSError:  # the script closed it already (os.closerange)
+                pass
             self._fd = None
 
 
@@ -131,6 +136,9 @@ class _Both:
 
     def __init__(self, main, extra, progress=None) -> None:
         self.main, self.extra, self.progress = main, extra, progress
+        self.on_stop: Any = None  # the run guard's shield: from here on Ctrl-C cannot lose the profile
+        self._stopped = False
+        self._stop_lock = threading.Lock()
 
     def _read(self) -> tuple[int, int | None]:
         sampler = self.main if isinstance(self.main, Sampler) else self.extra
@@ -151,6 +159,13 @@ class _Both:
         self.main.start()
 
     def stop(self) -> None:
+        """Stop everything once (the run's end and a guard's save may both ask)."""
+        if self.on_stop is not None:
+            self.on_stop()
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         self.main.stop()
         if self.extra is not None:
             self.extra.stop()
@@ -160,13 +175,17 @@ class _Both:
 
 def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
                    out_dir: str | os.PathLike[str] | None = "advisor-out",
-                   code: CodeType | None = None, progress: Any = None, lock: bool = True) -> Profile:
+                   code: CodeType | None = None, progress: Any = None, lock: bool = True,
+                   checkpoint_s: float | None = 60.0, exit_after_save: bool = False) -> Profile:
     """Run ``target`` under the profiler and return its Profile, saved to ``out_dir/profile.json``.
 
     Checks run first (options, script, output folder); the profile is saved atomically before this
     returns. Raises ``StepNotFound`` *after* saving when ``--step`` named a function that never ran.
     ``progress`` (e.g. ``render.progress.ProgressLine``) gets ``start(read)`` / ``stop()`` around the run.
     ``lock``: hold ``OutputLock`` on ``out_dir`` for the run (pass False when the caller holds it).
+    ``checkpoint_s``: write the profile so far every so often (None: never), so that a run killed hard
+    keeps what it measured (capture/guard.py). ``exit_after_save`` (the CLI): once the profile is
+    written, Ctrl-C or SIGTERM end the process at once instead of raising in the caller.
     The script's own exit code is in ``profile.outcome.exit_code``.
     """
     options.check()
@@ -175,30 +194,116 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     out = prepare_output(out_dir).resolve() if out_dir is not None else None  # the script may chdir
     if out is not None and lock:
         with OutputLock(out):
-            return profile_script(target, options, out, code, progress, lock=False)
+            retire_outputs(out)
+            return profile_script(target, options, out, code, progress, lock=False, checkpoint_s=checkpoint_s,
+                                  exit_after_save=exit_after_save)
     user = UserCode.default(tuple(str(Path(p).resolve()) for p in options.user_code) or ())
     profiler, watcher = _capturer(options, target, user, count_steps=progress is not None)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    command = {"kind": target.kind, "target": target.name, "args": list(target.args), "cwd": os.getcwd()}
+    both = _Both(profiler, watcher, progress)
     t0 = time.perf_counter()
     pid = os.getpid()
-    outcome = run_target(target, _Both(profiler, watcher, progress), code)
-    if os.getpid() != pid:
-        # A child the script forked (os.fork without exec) came back through here: it must not write
-        # or print anything; it leaves with its own exit code.
-        os._exit(outcome.exit_code)
-    wall = time.perf_counter() - t0
-    raw = profiler.to_raw()
-    if options.mode == "pyinstrument" and out is not None:
-        _save_pyisession(profiler, out, raw)
-    command = {"kind": target.kind, "target": target.name, "args": list(target.args), "cwd": os.getcwd()}
-    profile = build_profile(raw, command=command, environment=collect_environment(), outcome=outcome,
-                            wall_s=wall, started_at=started, step_spec=options.step, warmup=options.warmup,
-                            user_code=user)
-    if out is not None:
-        profile.save(out / PROFILE_NAME)
+    recursion_limit = sys.getrecursionlimit()
+    pristine = Pristine()
+    saved: dict[str, Any] = {}
+
+    def save(outcome: Outcome, final: bool) -> str | None:
+        """Build the profile from what was measured and write it (the final one, or a checkpoint)."""
+        if final:
+            both.stop()
+            pristine.restore()  # json.dumps, os.replace... as they were before the script ran
+            if sys.getrecursionlimit() < recursion_limit:  # the script lowered it; building needs it
+                sys.setrecursionlimit(recursion_limit)
+            raw = profiler.to_raw()
+            _announce_save(len(raw.samples))
+        else:
+            raw = profiler.snapshot()
+        if final and options.mode == "pyinstrument" and out is not None:
+            _save_pyisession(profiler, out, raw)
+        profile = build_profile(raw, command=command, environment=collect_environment(), outcome=outcome,
+                                wall_s=time.perf_counter() - t0, started_at=started, step_spec=options.step,
+                                warmup=options.warmup, user_code=user)
+        if final:
+            saved["profile"] = profile
+        if out is None:
+            return None
+        path = save_profile(profile, out / PROFILE_NAME, announce=final)
+        if final:
+            saved["path"] = path
+        return str(path)
+
+    sampler = profiler if isinstance(profiler, Sampler) else watcher
+    guard = RunGuard(save, threading.get_ident(),
+                     own_callbacks=lambda obj: getattr(obj, "__self__", None) in (profiler, watcher),
+                     checkpoint_s=checkpoint_s if (out is not None and hasattr(profiler, "snapshot")) else None,
+                     exit_after_save=exit_after_save and out is not None)
+    if sampler is not None:
+        sampler.on_stop = lambda: guard.request_stop(StopProfiling, Outcome(0, "max-steps", ""))
+    both.on_stop = guard.shield
+    guard.install()
+    try:
+        try:
+            outcome = run_target(target, both, code)
+        except KeyboardInterrupt:  # a second Ctrl-C as the script ended, before the shield was up
+            outcome = Outcome(130, "interrupt", "interrupted (Ctrl-C)")
+        if os.getpid() != pid:
+            # A child the script forked (os.fork without exec) came back through here: it must not write
+            # or print anything; it leaves with its own exit code.
+            os._exit(outcome.exit_code)
+        guard.save_final(outcome)
+    finally:
+        if os.getpid() == pid:
+            guard.close()
+    profile = saved["profile"]
     if options.step and profile.step is None:
         raise_step_not_found(options.step, profile)
     return profile
+
+
+# Every file a run writes into --out; a new run moves the previous run's into --out/previous/ first, so
+# that a run that fails half-way never leaves old files beside new ones as if they belonged together.
+RUN_FILES = ("profile.json", "advice.json", "report.html", "roi.xlsx", "kernels.csv", "profile.speedscope.json",
+             "profile.pyisession")
+
+
+def retire_outputs(out: Path) -> None:
+    old = [out / n for n in RUN_FILES if (out / n).is_file()]
+    if not old:
+        return
+    keep = out / "previous"
+    try:
+        keep.mkdir(exist_ok=True)
+        for n in RUN_FILES:
+            stale = keep / n
+            if stale.is_file() or stale.is_symlink():
+                stale.unlink()
+        for path in old:
+            os.replace(path, keep / path.name)
+    except OSError as exc:
+        raise OutputError(f"cannot move the previous run's files in {out} aside: {exc.strerror or exc}") from None
+
+
+def _announce_save(samples: int) -> None:
+    """Say on stderr that the profile is being saved when that takes long enough to notice."""
+    seconds = samples * 2e-5
+    if seconds >= 1.0:
+        print(f"advisor: saving the profile of {samples:,} samples (about {seconds:.0f} s; Ctrl-C will not "
+              "interrupt it)", file=sys.stderr, flush=True)
+
+
+def save_profile(profile: Profile, path: Path, announce: bool = True) -> Path:
+    """Write ``profile`` to ``path``; where that folder cannot take it (a full disk, a deleted folder),
+    to a temporary folder instead, saying where on stderr."""
+    try:
+        return profile.save(path)
+    except (OSError, OutputError) as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="advisor-rescue-")) / path.name
+        profile.save(fallback)
+        if announce:
+            print(f"advisor: could not write {path} ({getattr(exc, 'strerror', None) or exc}); the profile was saved to {fallback}",
+                  file=sys.stderr, flush=True)
+        return fallback
 
 
 def raise_step_not_found(spec: str, profile: Profile) -> None:

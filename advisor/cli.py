@@ -19,7 +19,7 @@ from advisor._version import __version__
 from advisor.errors import AdvisorError, UsageError
 
 EXIT_INTERNAL = 70
-_VALUE_OPTIONS = {"--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
+_VALUE_OPTIONS = {"--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
                   "-c", "--user-code", "--export", "-m", "--format"}
 _script_args: list[str] = []
 _debug = False
@@ -70,6 +70,7 @@ def profile(
     export: List[str] = typer.Option([], "--export", help="Also write: speedscope (and pyisession in pyinstrument mode)."),
     formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
+    checkpoint: Optional[float] = typer.Option(None, "--checkpoint", help="Seconds between checkpoints of the profile (default 60; kept if the run is killed)."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
     from advisor.api import ProfileOptions, profile_script
@@ -86,15 +87,18 @@ def profile(
     hooks = _pre_run_hooks(config)
     hooks["formats"] = output_formats(formats)
     code = check_target(target)
-    from advisor.api import OutputLock, prepare_output
+    if checkpoint is not None and not (checkpoint > 0):
+        raise UsageError(f"--checkpoint must be a number of seconds above 0, got {checkpoint}")
+    from advisor.api import OutputLock, prepare_output, retire_outputs
 
     with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
-        code_ = _profile_and_report(target, options, out, code, export, hooks, quiet)
+        retire_outputs(out)
+        code_ = _profile_and_report(target, options, out, code, export, hooks, quiet, checkpoint or 60.0)
     raise typer.Exit(code_)
 
 
 def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str],
-                        hooks: dict[str, Any], quiet: bool) -> int:
+                        hooks: dict[str, Any], quiet: bool, checkpoint_s: float = 60.0) -> int:
     from advisor.api import profile_script
     from advisor.errors import StepNotFound
 
@@ -104,7 +108,8 @@ def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export:
 
         progress = ProgressLine(err)
     try:
-        prof = profile_script(target, options, out_dir=out, code=code, progress=progress, lock=False)
+        prof = profile_script(target, options, out_dir=out, code=code, progress=progress, lock=False,
+                              checkpoint_s=checkpoint_s, exit_after_save=True)
     except StepNotFound:
         err.print(f"profile saved: {out / 'profile.json'}")
         raise

@@ -20,6 +20,10 @@ from typing import Any
 
 from advisor.errors import OutputError, ProfileFormatError
 
+# Bound at import, before any script runs: a script that replaces json.dumps or os.replace (it happens)
+# does not change how its profile is written.
+_dumps, _replace = json.dumps, os.replace
+
 FORMAT = "advisor-profile"
 VERSION = 1
 BUCKETS = ("interpreted", "native", "waiting", "gc")
@@ -230,7 +234,7 @@ class Profile:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON atomically (temp file in the same folder, then rename)."""
-        return write_atomic(Path(path), json.dumps(self.to_json(), separators=(",", ":")).encode())
+        return write_atomic(Path(path), _dumps(self.to_json(), separators=(",", ":")).encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Profile:
@@ -374,7 +378,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except OSError as exc:
         try:
             os.unlink(tmp)

@@ -72,7 +72,9 @@ for _ in range(6):
 """)
     assert r.returncode == 0, r.stderr
     assert len(r.stdout) == 6 * 1_000_001  # the script's output, untouched
-    assert prof is not None and max(len(s.frames) for s in prof.stacks) > 5000
+    # the outermost and innermost frames of a 5,000-deep stack are kept, and the profile says so
+    assert prof is not None and max(len(s.frames) for s in prof.stacks) >= 1000
+    assert any("deeper than" in w for w in prof.warnings)
 
 
 def test_a_huge_file_is_refused_before_reading(tmp_path):

@@ -27,16 +27,15 @@ _CALL_OPS = frozenset(dis.opmap[n] for n in ("CALL", "PRECALL", "CALL_FUNCTION",
                                               "CALL_FUNCTION_EX", "CALL_FUNCTION_KW") if n in dis.opmap)
 
 
-def call_checker() -> Callable[[object], bool]:
-    """A function telling whether a frame stands on a call instruction (bytecode cached per code)."""
+def call_checker() -> Callable[[CodeType, int], bool]:
+    """A function telling whether a frame (its code and last instruction's byte offset) stands on a
+    call instruction (bytecode cached per code)."""
     cache: dict[CodeType, bytes] = {}
 
-    def is_call(frame: object) -> bool:
-        code = frame.f_code  # type: ignore[attr-defined]
+    def is_call(code: CodeType, lasti: int) -> bool:
         raw = cache.get(code)
         if raw is None:
             raw = cache[code] = code.co_code
-        lasti = frame.f_lasti  # type: ignore[attr-defined]
         if not 0 <= lasti < len(raw):
             return False
         if raw[lasti] in _CALL_OPS:
@@ -62,8 +61,10 @@ def _proc_reader(path: str, size: int) -> tuple[Callable[[], bytes], int] | None
     """
     try:
         fd = os.open(path, os.O_RDONLY)
+        st = os.fstat(fd)
     except (OSError, TypeError):
         return None
+    _OWN_FDS[fd] = (st.st_dev, st.st_ino)
     libc_pread = ctypes.PyDLL(None).pread
     libc_pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
     libc_pread.restype = ctypes.c_ssize_t
@@ -74,6 +75,23 @@ def _proc_reader(path: str, size: int) -> tuple[Callable[[], bytes], int] | None
         return buf.raw[:max(n, 0)]
 
     return read, fd
+
+
+_OWN_FDS: dict[int, tuple[int, int]] = {}
+
+
+def close_fd(fd: int | None) -> None:
+    """Close a probe's file descriptor, only if it is still ours: a script that closed every inherited
+    descriptor (``os.closerange``) may have reopened the same number for a file of its own."""
+    if fd is None:
+        return
+    ident = _OWN_FDS.pop(fd, None)
+    try:
+        st = os.fstat(fd)
+        if ident is not None and (st.st_dev, st.st_ino) == ident:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def run_delay_reader() -> tuple[Callable[[], float], int | None]:

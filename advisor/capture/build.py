@@ -20,6 +20,8 @@ _ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
 _SKIP_ROOT_FILES = ("runpy.py", "<frozen runpy>")
 _RUNNER_FILE = str(Path(__file__).resolve().parent / "runner.py")
 MAX_SOURCE_BYTES = 2_000_000
+# endings after which the last step was cut short (not a complete step)
+_CUT_SHORT = ("interrupt", "sigterm", "max-steps", "exception", "checkpoint", "os._exit")
 MAX_SOURCE_FILES = 100
 
 
@@ -187,7 +189,7 @@ def _find_step(spec, cands, table, keys, user, calls, warmup, outcome, raw, warn
         timing = "cprofile"
     else:
         complete = invs
-        if outcome.stopped_by in ("interrupt", "sigterm", "max-steps", "exception") and invs:
+        if outcome.stopped_by in _CUT_SHORT and invs:
             complete = invs[:-1]  # the last call was cut short
         durations = tuple(inv.covered_s for inv in complete[warmup:])
         timing = "sampled"
@@ -225,7 +227,7 @@ def _loop_step(loop: loopstep.Loop, marker: int | None, rows, keys, warmup, outc
         if it is not None:
             per_iter[it] = per_iter.get(it, 0.0) + w
     n = (max(per_iter) + 1) if per_iter else 0
-    complete = n - 1 if outcome.stopped_by in ("interrupt", "sigterm", "max-steps", "exception") and n else n
+    complete = n - 1 if outcome.stopped_by in _CUT_SHORT and n else n
     durations = tuple(per_iter.get(i, 0.0) for i in range(warmup, complete))
     regions = ["outside" if it is None else ("warmup" if it < warmup else "step") for it in iters]
     in_loop = sum(per_iter.values())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
 import sys
 import traceback
 import types
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from advisor.capture.guard import Terminated
 from advisor.capture.sampler import StopProfiling
 from advisor.errors import UsageError
 from advisor.model import Outcome
@@ -46,10 +46,6 @@ class Target:
         if self.kind == "script":
             return Path(self.name).resolve().parent
         return Path.cwd()
-
-
-class _Terminated(BaseException):
-    """SIGTERM arrived while the script ran."""
 
 
 def check_target(target: Target) -> types.CodeType | None:
@@ -87,7 +83,6 @@ def run_target(target: Target, profiler: _Profiler, code: types.CodeType | None 
     for anything the script does."""
     saved_argv, saved_path0 = sys.argv[:], (sys.path[0] if sys.path else None)
     saved_main = sys.modules.get("__main__")
-    prev_term = _install_sigterm()
     try:
         if target.kind == "script":
             if code is None:
@@ -112,7 +107,6 @@ def run_target(target: Target, profiler: _Profiler, code: types.CodeType | None 
             sys.path[0] = saved_path0
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
-        _restore_sigterm(prev_term)
 
 
 def _set_path0(folder: str) -> None:
@@ -133,11 +127,11 @@ def _execute(run: Any, profiler: _Profiler) -> Outcome:
         outcome = Outcome(0, "max-steps", "stopped after --max-steps measured steps")
     except KeyboardInterrupt:
         outcome = Outcome(130, "interrupt", "interrupted (Ctrl-C)")
-    except _Terminated:
+    except Terminated:
         outcome = Outcome(143, "sigterm", "terminated (SIGTERM)")
     except BaseException as exc:  # the script's own error: report it as Python would
         _print_script_traceback(exc)
-        outcome = Outcome(1, "exception", f"{type(exc).__name__}: {exc}"[:300])
+        outcome = Outcome(1, "exception", f"{_safe_name(exc)}: {_safe_str(exc)}"[:300])
     finally:
         profiler.stop()
     return outcome
@@ -149,8 +143,26 @@ def _exit_outcome(exc: SystemExit) -> Outcome:
         return Outcome(0, "exit")
     if isinstance(code, int) and not isinstance(code, bool):
         return Outcome(code, "exit", f"sys.exit({code})" if code else "")
-    print(code, file=sys.stderr)  # Python prints a non-integer exit argument and exits 1
-    return Outcome(1, "exit", f"sys.exit({code!r})"[:300])
+    try:
+        print(code, file=sys.stderr)  # Python prints a non-integer exit argument and exits 1
+    except Exception:
+        pass
+    return Outcome(1, "exit", f"sys.exit({_safe_str(code, repr)})"[:300])
+
+
+def _safe_name(exc: BaseException) -> str:
+    try:
+        return str(type(exc).__name__)
+    except Exception:
+        return "exception"
+
+
+def _safe_str(obj: object, fn: Any = str) -> str:
+    """``str(obj)`` (or ``repr``), or a placeholder when the script's ``__str__`` itself raises."""
+    try:
+        return str(fn(obj))
+    except Exception:
+        return f"<{_safe_name(obj) if isinstance(obj, BaseException) else type(obj).__name__}: str() failed>"
 
 
 def _print_script_traceback(exc: BaseException) -> None:
@@ -159,23 +171,7 @@ def _print_script_traceback(exc: BaseException) -> None:
     advisor_dir = str(Path(__file__).resolve().parents[1])
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(advisor_dir):
         tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
-
-
-def _install_sigterm() -> Any:
-    def _on_term(signum: int, frame: Any) -> None:
-        raise _Terminated()
-
     try:
-        return signal.signal(signal.SIGTERM, _on_term)
-    except (ValueError, OSError):  # not the main thread / unsupported
-        return None
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is None:
-        return
-    try:
-        signal.signal(signal.SIGTERM, previous)
-    except (ValueError, OSError, TypeError):
+        traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
+    except Exception:  # a closed stderr, an exception whose __str__ raises...
         pass

@@ -33,7 +33,8 @@ import time
 from types import CodeType
 from typing import Callable, Iterator
 
-from advisor.capture._probes import call_checker, io_probe, native_id_of, run_delay_reader, running_probe
+from advisor.capture._probes import call_checker, close_fd, io_probe, native_id_of, run_delay_reader, running_probe
+from advisor.capture.stackread import KEEP, stack_reader
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
 
@@ -45,15 +46,6 @@ HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one bl
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
 INTERP, NATIVE, WAITING = 0, 1, 2
-
-
-def _mark(frame: object, event: str, arg: object) -> None:
-    """Marks a frame object as seen by the sampler (its ``f_trace``, set only where none is set).
-
-    CPython calls it only while a tracer (a debugger, coverage) is active; returning None then removes
-    the mark and turns local tracing off for that frame, as if it had never been set.
-    """
-    return None
 
 
 class StopProfiling(BaseException):
@@ -117,8 +109,10 @@ class Sampler:
         self.records = _Columns()
         self.stacks: dict[tuple[tuple[CodeType, ...], tuple[int, ...]], int] = {}
         self.dropped = 0
+        self.deep_stacks = 0  # samples whose stack was deeper than the reader keeps (middle trimmed)
         self.stop_requested = False
         self._step_watch = step_watch
+        self.on_stop: Callable[[], None] = self._raise_stop  # replaced by the run's guard (capture/guard.py)
         self._running = False
         self._thread: threading.Thread | None = None
         self._gc_total = 0.0
@@ -168,8 +162,7 @@ class Sampler:
         except ValueError:
             pass
         for fd in (self._stat_fd, self._syscall_fd):
-            if fd is not None:
-                os.close(fd)
+            close_fd(fd)
         self._stat_fd = self._syscall_fd = None
         if self._cpu_clock is not None:
             try:
@@ -180,11 +173,9 @@ class Sampler:
     # ---- the hot path --------------------------------------------------------------------------------
     def _run(self) -> None:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
-        current_frames, tid, cpu_clock = sys._current_frames, self.thread_id, self._cpu_clock
+        tid, cpu_clock = self.thread_id, self._cpu_clock
+        read_stack = stack_reader()
         is_running, self._stat_fd = running_probe(self.native_id, cpu_clock)
-        import importlib._bootstrap as bootstrap
-
-        module_locks = getattr(bootstrap, "_module_locks", {})  # name -> weakref, only while importing
         run_delay, delay_fd = run_delay_reader()
         is_call = call_checker()
         in_io, self._syscall_fd = io_probe(self.native_id)
@@ -192,7 +183,6 @@ class Sampler:
         last_proc, last_own = gettime(PROCESS), thread_time()
         last_cpu = gettime(cpu_clock) if cpu_clock is not None else 0.0
         records, stacks = self.records, self.stacks
-        prev_ids: list[int] = []
         last_acq = clock()
         last_gc = self._gc_total
         jitter = random.Random(0x5EED).random  # seeded: runs are repeatable, periods never phase-lock
@@ -208,36 +198,17 @@ class Sampler:
             # what is left is the time the sampled thread kept the GIL after we asked for it.
             latency = max(0.0, now - wake - (run_delay() - delay0))
             try:
-                frame = current_frames().get(tid)
-                if frame is None:
+                got = read_stack(tid)
+                if got is None:
                     break  # the sampled thread has ended
-                frames = []
-                if module_locks:
-                    # An import is running (per-module import locks exist only then). Walking f_back
-                    # through import machinery crashes CPython 3.11 now and then (C -> Python entry
-                    # frames; SIGSEGV seen in `import torch`), so keep the top frame only: import time
-                    # is start-up, outside the step, and needs no stack.
-                    frames.append(frame)
-                else:
-                    while frame is not None:
-                        frames.append(frame)
-                        frame = frame.f_back
-                    frames.reverse()
+                codes, lines, same, leaf_lasti, depth = got
+                if depth > len(codes):
+                    self.deep_stacks += 1
                 # The thread just handed us the GIL may still run a few microseconds of CPython's
                 # hand-over code: read its scheduler state only after the stack walk, and twice.
                 run0 = is_running()
                 cpu0, p0 = (gettime(cpu_clock) if cpu_clock is not None else 0.0), clock()
-                same = 0
-                # A running call keeps its frame object (CPython holds it while the call runs), so the same
-                # id carrying our mark is the same call; a new call may reuse the address, but not the mark.
-                limit = min(len(frames), len(prev_ids))
-                while same < limit and id(frames[same]) == prev_ids[same] and frames[same].f_trace is _mark:
-                    same += 1
-                for f in frames[same:]:
-                    if f.f_trace is None:
-                        f.f_trace = _mark
-                codes = tuple(f.f_code for f in frames)  # type: ignore[attr-defined]
-                key = (codes, tuple(f.f_lineno or 0 for f in frames))  # type: ignore[attr-defined]
+                key = (codes, lines)
                 # 'R' twice and its CPU clock moving: on a CPU without the GIL, i.e. compiled code (or
                 # spinning on its BLAS workers). 'R' with a still clock is runnable, not running: on a
                 # busy machine, a thread that handed over the GIL can wait for a core that long.
@@ -265,7 +236,7 @@ class Sampler:
                     # A thread that computed most of the interval and is blocked now, not in I/O, is
                     # waiting for the GIL we took at its last release (tiny BLAS calls): it computes.
                     state = NATIVE if (helpers > HELPERS_BUSY or busy > HELPERS_BUSY) and not in_io() else WAITING
-                elif latency > sys.getswitchinterval() + LONG_MARGIN_S and is_call(frames[-1]):
+                elif latency > sys.getswitchinterval() + LONG_MARGIN_S and is_call(codes[-1], leaf_lasti):
                     # It gave the GIL up late, right after a call returned: one long C call holding
                     # the GIL (``sorted``, a big ``str.join``). A late wake-up of our own (a busy
                     # machine) while it ran bytecode lands on a loop jump or a function start instead.
@@ -285,26 +256,35 @@ class Sampler:
                 # which the thread demonstrably held the GIL (bytecode, a long C call, or the GC).
                 records.append(wake, now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
                 last_acq, last_gc = now, gc_now
-                # Never keep the frames: holding frame objects past their call makes CPython 3.11 take
-                # them over at return, and walking f_back meanwhile can crash it (seen: SIGSEGV in
-                # f_back during `import torch`, 3 runs in 30 at a 0.5 ms interval; none in 40 without).
-                prev_ids = [id(f) for f in frames]
-                del frames
                 if self._step_watch is not None and not self.stop_requested and self._step_watch(codes, same):
                     self.stop_requested = True
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(StopProfiling))
+                    self.on_stop()
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
-            frame = None
-        if delay_fd is not None:
-            os.close(delay_fd)
+        close_fd(delay_fd)
 
     # ---- after stop ----------------------------------------------------------------------------------
+    def _raise_stop(self) -> None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), ctypes.py_object(StopProfiling))
+
+    def snapshot(self) -> RawCapture:
+        """What was recorded so far, while sampling goes on (for checkpoints): a consistent prefix."""
+        cols = self.records
+        n = min(len(cols.wake), len(cols.read), len(cols.weight), len(cols.state), len(cols.gc), len(cols.sid),
+                len(cols.same), len(cols.latency))
+        rows = zip(cols.wake[:n], cols.read[:n], cols.weight[:n], cols.state[:n], cols.gc[:n], cols.sid[:n],
+                   cols.same[:n], cols.latency[:n])
+        stacks = self.stacks.copy()  # after the rows: every stack id they use is in it
+        return self._raw(rows, stacks)
+
     def to_raw(self) -> RawCapture:
         """Turn the recorded tuples into RawSamples (FrameKeys, Splits); call after ``stop``."""
+        return self._raw(iter(self.records), self.stacks)
+
+    def _raw(self, rows, stacks) -> RawCapture:
         keys: dict[CodeType, FrameKey] = {}
-        by_id: list[tuple[tuple[FrameKey, ...], tuple[int, ...]]] = [((), ())] * len(self.stacks)
-        for (codes, lines), sid in self.stacks.items():
+        by_id: list[tuple[tuple[FrameKey, ...], tuple[int, ...]]] = [((), ())] * len(stacks)
+        for (codes, lines), sid in stacks.items():
             fk = []
             for c in codes:
                 k = keys.get(c)
@@ -313,7 +293,7 @@ class Sampler:
                 fk.append(k)
             by_id[sid] = (tuple(fk), lines)
         samples = []
-        for _wake, t, weight, state, gc_dt, sid, same, latency in self.records:
+        for _wake, t, weight, state, gc_dt, sid, same, latency in rows:
             gc_s = min(max(gc_dt, 0.0), weight)
             # the latency, less any GC in it: the thread held the GIL (native when a long C call)
             held = min(max(latency - gc_s, 0.0), weight - gc_s)
@@ -330,6 +310,9 @@ class Sampler:
         warnings = []
         if self.dropped:
             warnings.append(f"{self.dropped} samples could not be read and were dropped")
+        if self.deep_stacks:
+            warnings.append(f"{self.deep_stacks} samples had stacks deeper than {KEEP} frames: their middle "
+                            "frames are left out (the outermost and innermost are kept)")
         if self._cpu_clock is None:
             warnings.append("no per-thread CPU clock on this platform: native vs waiting is told by "
                             "GIL hand-over only")

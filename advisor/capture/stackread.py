@@ -1,0 +1,99 @@
+"""Reading the profiled thread's Python stack from the sampler thread, safely.
+
+``stack_reader()`` returns ``read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None``
+(``codes``/``lines`` root → leaf; ``same``: how many outermost frames are the same calls as at the
+previous read (told by a mark in each seen call's frame object, ``f_trace``, which a new call lacks); ``depth``: the full depth, which can exceed ``len(codes)`` for very deep stacks).
+
+Two implementations, the first that works:
+
+* ``_stackread`` (C, built at install where a compiler exists): the whole walk is one C call with the
+  GIL held. The profiled thread cannot run meanwhile, no frame object is created, nothing of the user's
+  is touched. This is what makes deep recursion and GC-heavy steps safe (docs/how-it-works.md).
+* pure Python: ``sys._current_frames()`` and ``f_back``, with the cyclic GC paused for the walk only.
+  Walking ``f_back`` creates frame objects; an allocation that starts a collection in the sampler
+  thread runs Python code (``gc.callbacks``, finalizers), lets the profiled thread return from the
+  frames being walked, and CPython 3.11 then reads freed memory. With automatic collection paused, the
+  walk allocates but never collects, so no Python code runs inside an ``f_back``. The collector is
+  re-enabled only if it was enabled, right after the walk.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from types import CodeType
+from typing import Callable, Optional, Tuple
+
+StackRead = Optional[Tuple[Tuple[CodeType, ...], Tuple[int, ...], int, int, int]]
+KEEP = 1024  # frames kept of a deeper stack: the outermost and innermost halves
+
+
+def stack_reader(prefer_c: bool = True) -> Callable[[int], StackRead]:
+    """The best available stack reader for this interpreter."""
+    if prefer_c:
+        try:
+            from advisor.capture import _stackread  # type: ignore[attr-defined]
+        except ImportError:
+            pass
+        else:
+            _stackread.reset()
+            _stackread.set_mark(_mark)
+            return _stackread.read
+    return _python_reader()
+
+
+def reader_name() -> str:
+    """Which reader ``stack_reader()`` uses here ("c" or "python"), for the profile's metadata."""
+    try:
+        from advisor.capture import _stackread  # type: ignore[attr-defined]  # noqa: F401
+    except ImportError:
+        return "python"
+    return "c"
+
+
+def _mark(frame: object, event: str, arg: object) -> None:
+    """Marks a frame object as seen by the sampler (its ``f_trace``, set only where none is set).
+
+    CPython calls it only while a tracer (a debugger, coverage) is active; returning None then removes
+    the mark and turns local tracing off for that frame, as if it had never been set.
+    """
+    return None
+
+
+def _python_reader() -> Callable[[int], StackRead]:
+    current_frames, isenabled, disable, enable = sys._current_frames, gc.isenabled, gc.disable, gc.enable
+    prev_ids: list[int] = []
+
+    def read(tid: int) -> StackRead:
+        was_on = isenabled()
+        if was_on:
+            disable()
+        try:
+            frame = current_frames().get(tid)
+            frames = []
+            while frame is not None:
+                frames.append(frame)
+                frame = frame.f_back
+        finally:
+            if was_on:
+                enable()
+        if not frames:
+            return None
+        frames.reverse()
+        depth = len(frames)
+        if depth > KEEP:
+            frames = frames[:KEEP // 2] + frames[-(KEEP // 2):]
+        same, limit = 0, min(len(frames), len(prev_ids))
+        while same < limit and id(frames[same]) == prev_ids[same] and frames[same].f_trace is _mark:
+            same += 1
+        for f in frames[same:]:
+            if f.f_trace is None:
+                f.f_trace = _mark
+        codes = tuple(f.f_code for f in frames)
+        lines = tuple(f.f_lineno or 0 for f in frames)
+        leaf_lasti = frames[-1].f_lasti
+        prev_ids[:] = [id(f) for f in frames]
+        del frames
+        return codes, lines, same, leaf_lasti, depth
+
+    return read
