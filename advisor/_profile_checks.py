@@ -62,6 +62,12 @@ def _has_lone_surrogate(text: str) -> bool:
 
 
 def visible(text: str) -> str:
-    """``text`` with every lone surrogate as a ``\\udXXX`` escape (valid UTF-8, shown as written)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``text`` with every lone surrogate as a visible escape (valid UTF-8): ``\\udXXX``, or ``\\xNN`` for
+    U+DC80..U+DCFF, the form ``surrogateescape`` gives a byte that was not UTF-8 (as capture writes it)."""
+    return "".join(_escape(c) if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def _escape(c: str) -> str:
+    o = ord(c)
+    return f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}"
 

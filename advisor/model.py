@@ -283,7 +283,7 @@ class Profile:
             profile = _parse(data)
             if fixed:
                 note = (f"text in the profile was not valid Unicode (a lone surrogate in {fixed[0]}"
-                        f"{f' and {len(fixed) - 1} more' if len(fixed) > 1 else ''}); it is shown as \\udXXX")
+                        f"{f' and {len(fixed) - 1} more' if len(fixed) > 1 else ''}); it is shown escaped (\\udXXX)")
                 profile = replace(profile, warnings=profile.warnings + (note,))
             return profile
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:

@@ -26,4 +26,6 @@ def _escape(c: str) -> str:
     if c in "\n\r\t":
         return repr(c)[1:-1]
     o = ord(c)
+    if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): shown as the byte, as capture does
+        return f"\\x{o - 0xDC00:02x}"
     return f"\\x{o:02x}" if o <= 0xFF else f"\\u{o:04x}" if o <= 0xFFFF else f"\\U{o:08x}"
