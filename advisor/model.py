@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -402,23 +402,44 @@ def _check_command(command: dict[str, Any]) -> None:
         raise TypeError("command.args must be a list of strings")
 
 
+def temp_beside(path: Path) -> tuple[int, Path]:
+    """Create an empty temp file next to ``path`` (same folder, so ``os.replace`` is atomic); returns its
+    open descriptor and path.
+
+    Created with mode 0666 and the process umask applied by the kernel, as any file the user writes
+    (``tempfile.mkstemp`` makes 0600 files, which teammates on a shared folder cannot read). ``O_EXCL`` and
+    ``O_NOFOLLOW``: never an existing file, never through a planted symlink.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name beside {path}")  # pragma: no cover - 100 collisions of 48 bits
+
+
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
-    Readers see the old file or the new one, never a mix; two writers leave one complete file.
+    Readers see the old file or the new one, never a mix; two writers leave one complete file. The file
+    gets mode 0666 less the umask, like any file the user writes.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_beside(path)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

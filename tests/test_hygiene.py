@@ -4,6 +4,8 @@ output lock, file modes. Each case is listed in docs/robustness.md."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import re
 
 import pytest
@@ -72,3 +74,22 @@ def test_report_of_a_name_with_a_lone_surrogate_writes_every_output(tmp_path):
         assert (tmp_path / "o" / name).exists(), name
     html = (tmp_path / "o" / "report.html").read_text()
     assert "st\\ud800ep" in html and not re.search(r"\bnan\b", html, re.I)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)], ids=["022", "002", "077"])
+def test_outputs_follow_the_umask(tmp_path, umask, mode):
+    script = tmp_path / "train.py"
+    script.write_text("def step():\n    return sum(range(20000))\nfor _ in range(20):\n    step()\n")
+    out = tmp_path / "o"
+    r = run_advisor(["profile", "-q", "--out", str(out), "--format", "html", "--format", "xlsx", "--format", "json",
+                     "--format", "csv", "--export", "speedscope", str(script)], preexec_fn=lambda: os.umask(umask))
+    assert r.returncode == 0, r.stderr
+    names = {"profile.json", "report.html", "roi.xlsx", "advice.json", "kernels.csv", "profile.speedscope.json",
+             ".advisor.lock"}
+    assert names <= {p.name for p in out.iterdir()}
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in out.iterdir() if p.is_file()}
+    assert modes == {name: oct(mode) for name in modes}, modes
+    # `advisor report` rewrites them with the same rule.
+    r = run_advisor(["report", "-q", str(out / "profile.json")], preexec_fn=lambda: os.umask(umask))
+    assert r.returncode == 0, r.stderr
+    assert all(stat.S_IMODE(p.stat().st_mode) == mode for p in out.iterdir() if p.is_file())
