@@ -93,3 +93,19 @@ def test_outputs_follow_the_umask(tmp_path, umask, mode):
     r = run_advisor(["report", "-q", str(out / "profile.json")], preexec_fn=lambda: os.umask(umask))
     assert r.returncode == 0, r.stderr
     assert all(stat.S_IMODE(p.stat().st_mode) == mode for p in out.iterdir() if p.is_file())
+
+
+def test_every_test_named_in_the_outputs_and_inputs_table_exists():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "robustness.md").read_text()
+    section = text[text.index("## Outputs and inputs"):text.index("### The output lock")]
+    named, last_file = [], None
+    for ref in re.findall(r"`((?:tests/[\w/]+\.py)?(?:::\w+)?)`", section):
+        file, _, func = ref.partition("::")
+        last_file = file or last_file
+        named.append((last_file, func))
+    assert len(named) >= 15
+    for file, func in named:
+        source = (ROOT / file).read_text()
+        assert not func or f"def {func}(" in source, f"{file}::{func} named in docs/robustness.md does not exist"
