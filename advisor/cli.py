@@ -246,8 +246,8 @@ def config_check(file: Path = typer.Argument(..., help="The TOML file to validat
 
     cfg = load_config(file)
     c = cfg.cluster
-    print(f"{printable(file)}: OK · {c.nodes} × {printable(c.instance)} · ${cfg.monthly_bill_usd:,.0f}/month · engineer "
-          f"${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
+    print(f"{printable(file)}: OK · {c.nodes} × {printable(c.instance)} · ${cfg.monthly_bill_usd:,.0f}/month · "
+          f"engineer ${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
           f"{len(cfg.targets)} targets")
 
 

@@ -136,7 +136,8 @@ effort_multiplier = 4.0
     ("cluster = 3\n[team]\n", r"cluster must be a table"),
     ("[cluster\nnodes = 1\n", r"not valid TOML"),
     # Absurd or non-finite numbers (issue 12): refused naming the key, never carried into costs as inf.
-    (_minimal(cluster="price_per_node_hour = 1e308\n"), r"cluster\.price_per_node_hour must be at most 100000 \(got 1e\+308\)"),
+    (_minimal(cluster="price_per_node_hour = 1e308\n"),
+     r"cluster\.price_per_node_hour must be at most 100000 \(got 1e\+308\)"),
     (_minimal(cluster="price_per_node_hour = inf\n"), r"cluster\.price_per_node_hour must be a finite number"),
     (_minimal(cluster="price_per_node_hour = nan\n"), r"cluster\.price_per_node_hour must be a finite number"),
     (_minimal(cluster="nodes = 9223372036854775807\n"), r"cluster\.nodes must be at most 1e\+06"),
