@@ -22,6 +22,7 @@ from advisor.capture.sampler import Sampler, StopProfiling, code_key
 from advisor.capture.stepwatch import AutoStepWatch, NamedStepWatch
 from advisor.errors import OutputError, StepNotFound, UsageError
 from advisor.model import Outcome, Profile
+from advisor.output_lock import OutputLock
 
 DEFAULT_INTERVAL_S = 0.005
 PROFILE_NAME = "profile.json"
@@ -68,44 +69,6 @@ def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise OutputError(f"--out {out} is not writable: {exc.strerror or exc}") from None
     return out
-
-
-class OutputLock:
-    """Exclusive use of an output folder for one advisor run (``flock`` on ``.advisor.lock``).
-
-    A second run writing to the same folder is refused at once, before its script starts, so two runs
-    never leave a mix of each other's files. The lock goes with the process, even on a crash.
-    """
-
-    def __init__(self, out_dir: Path) -> None:
-        self.path = Path(out_dir) / ".advisor.lock"
-        self._fd: int | None = None
-
-    def __enter__(self) -> OutputLock:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks, no refusal
-            return self
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise OutputError(f"--out {self.path.parent} is not writable: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise OutputError(f"another advisor run is writing to {self.path.parent}; wait for it or use "
-                              "another --out") from None
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            try:
-                os.close(self._fd)  # closing releases the lock
-            except OSError:  # the script closed it already (os.closerange)
-                pass
-            self._fd = None
 
 
 def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_steps: bool = False):

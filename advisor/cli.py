@@ -17,6 +17,7 @@ from rich.console import Console
 
 from advisor._version import __version__
 from advisor.errors import AdvisorError, UsageError
+from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
 _VALUE_OPTIONS = {"--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
@@ -111,7 +112,7 @@ def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export:
         prof = profile_script(target, options, out_dir=out, code=code, progress=progress, lock=False,
                               checkpoint_s=checkpoint_s, exit_after_save=True)
     except StepNotFound:
-        err.print(f"profile saved: {out / 'profile.json'}")
+        err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
         raise
     saved = {"profile saved": str(out / "profile.json")}
     saved.update(_finish(prof, out, export, hooks))
@@ -184,7 +185,7 @@ def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> d
         written = write_outputs(hooks["advice_for"](prof), out, hooks.get("formats", DEFAULT_FORMATS))
         saved.update({f"{name} saved": path for name, path in written.paths.items()})
         for name, why in written.failed.items():
-            err.print(f"advisor: could not write {name}: {why}", markup=False)
+            err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
     return saved
 
 
@@ -239,7 +240,7 @@ def config_init(
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")
     write_atomic(path, text.encode("utf-8"))
-    print(f"wrote {path} (preset {preset}); set [cluster] and [team] to your figures, then run "
+    print(f"wrote {printable(path)} (preset {preset}); set [cluster] and [team] to your figures, then run "
           f"`advisor config check {path}`")
 
 
@@ -250,8 +251,8 @@ def config_check(file: Path = typer.Argument(..., help="The TOML file to validat
 
     cfg = load_config(file)
     c = cfg.cluster
-    print(f"{file}: OK · {c.nodes} × {c.instance} · ${cfg.monthly_bill_usd:,.0f}/month · engineer "
-          f"${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
+    print(f"{printable(file)}: OK · {c.nodes} × {printable(c.instance)} · ${cfg.monthly_bill_usd:,.0f}/month · "
+          f"engineer ${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
           f"{len(cfg.targets)} targets")
 
 
@@ -307,23 +308,24 @@ def _guarded(call: Callable[[], Any]) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        err.print(f"advisor: error: {exc.format_message()}", markup=False)
+        err.print(f"advisor: error: {printable(exc.format_message())}", markup=False)
         return 2
     except typer.Abort:
         return 130
     except AdvisorError as exc:
         if _debug:
             raise
-        err.print(f"advisor: error: {exc.message}", markup=False)
+        # Messages quote names and paths from profiles and configs: shown escaped, on one line.
+        err.print(f"advisor: error: {printable(exc.message)}", markup=False)
         if exc.hint:
-            err.print(f"advisor: hint: {exc.hint}", markup=False)
+            err.print(f"advisor: hint: {printable(exc.hint)}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug in advisor: one line, not a traceback
         if _debug:
             raise
-        err.print(f"advisor: internal error: {type(exc).__name__}: {exc} (this is a bug in advisor; "
+        err.print(f"advisor: internal error: {type(exc).__name__}: {printable(exc)} (this is a bug in advisor; "
                   "rerun with --debug for the traceback)", markup=False)
         return EXIT_INTERNAL
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from advisor import _profile_checks as checks
 from advisor.errors import OutputError, ProfileFormatError
 
 # Bound at import, before any script runs: a script that replaces json.dumps or os.replace (it happens)
@@ -254,37 +255,63 @@ class Profile:
             raise ProfileFormatError(f"{p} is empty, not an advisor profile")
         try:
             data = json.loads(raw)
+        except UnicodeDecodeError as exc:
+            raise ProfileFormatError(f"{p} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                                     "not an advisor profile") from None
         except (ValueError, RecursionError) as exc:
             raise ProfileFormatError(f"{p} is not valid JSON (truncated or corrupt?): {str(exc)[:80]}") from None
-        return cls.from_json(data, source=str(p))
+        return cls.from_json(data, source=str(p), scan=checks.may_need_scan(raw))
 
     @classmethod
-    def from_json(cls, data: Any, source: str = "profile") -> Profile:
-        """Build a Profile from parsed JSON, checking format, version and every type."""
+    def from_json(cls, data: Any, source: str = "profile", scan: bool = True) -> Profile:
+        """Build a Profile from parsed JSON, checking format, version and every type and bound.
+
+        ``scan``: look for NaN / Infinity and lone surrogates anywhere (``load`` skips it when the file
+        cannot hold them). A lone surrogate is kept as a visible ``\\udXXX`` escape and noted in the
+        profile's warnings; every other problem raises ``ProfileFormatError`` naming the field.
+        """
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProfileFormatError(f"{source} is not an advisor profile (no \"format\": \"{FORMAT}\")")
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ProfileFormatError(f"{source}: \"version\" must be an integer")
+        if version < 1:
+            raise ProfileFormatError(f"{source}: \"version\" must be 1 or more (got {version})")
         if version > VERSION:
             raise ProfileFormatError(f"{source} was written by a newer advisor (format version {version}; "
                                      f"this one reads up to {VERSION}); upgrade advisor")
         try:
-            return _parse(data)
+            fixed: list[str] = []
+            if scan:
+                data, fixed = checks.scan(data)
+            profile = _parse(data)
+            if fixed:
+                note = (f"text in the profile was not valid Unicode (a lone surrogate in {fixed[0]}"
+                        f"{f' and {len(fixed) - 1} more' if len(fixed) > 1 else ''}); it is shown escaped (\\udXXX)")
+                profile = replace(profile, warnings=profile.warnings + (note,))
+            return profile
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)[:120]
             raise ProfileFormatError(f"{source} is damaged: {what}") from None
 
 
-def _num(value: Any, name: str) -> float:
+def _num(value: Any, name: str, high: float = checks.MAX_SECONDS) -> float:
+    """A finite number in [0, high] (durations, shares of time)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number")
-    return float(value)
+    v = float(value) if isinstance(value, float) or abs(value) <= checks.MAX_COUNT else float("inf")
+    if not 0 <= v <= high:  # also NaN
+        raise ValueError(f"{name} must be between 0 and {high:g}, got {str(value)[:24]}")
+    return v
 
 
-def _int(value: Any, name: str) -> int:
+def _int(value: Any, name: str, low: int | None = 0) -> int:
+    """An integer in [low, MAX_COUNT] (counts, line numbers); ``low=None`` for exit codes."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer")
+    if (low is not None and value < low) or abs(value) > checks.MAX_COUNT:
+        low_s = -checks.MAX_COUNT if low is None else low
+        raise ValueError(f"{name} must be between {low_s} and {checks.MAX_COUNT}, got {str(value)[:24]}")
     return value
 
 
@@ -306,7 +333,7 @@ def _parse(d: dict[str, Any]) -> Profile:
     )
     n = len(frames)
     stacks = []
-    for r in d["stacks"]:
+    for i, r in enumerate(d["stacks"]):
         # Checked in bulk (a million-sample profile has hundreds of thousands of records).
         ids, lines, split_vals = r["frames"], r["lines"], r["split"]
         if not (type(ids) is list and type(lines) is list and all(type(i) is int for i in ids)
@@ -321,11 +348,12 @@ def _parse(d: dict[str, Any]) -> Profile:
             raise ValueError(f"unknown region {str(region)[:40]!r}")
         if not (type(split_vals) is list and len(split_vals) == 4
                 and all(type(v) in (int, float) for v in split_vals)):
-            raise ValueError("split must be a list of four numbers")
-        if not all(v >= 0 for v in split_vals):  # also rejects NaN
-            raise ValueError("split values must be non-negative numbers")
+            raise ValueError(f"stacks[{i}].split must be a list of four numbers")
+        if not all(0 <= v <= checks.MAX_SECONDS for v in split_vals):  # also rejects NaN
+            raise ValueError(f"stacks[{i}].split must hold four durations between 0 and "
+                             f"{checks.MAX_SECONDS:g} s, got {split_vals!r}"[:160])
         stacks.append(StackRecord(tuple(ids), tuple(lines), region, Split(*map(float, split_vals)),
-                                  _int(r["samples"], "samples")))
+                                  _int(r["samples"], f"stacks[{i}].samples")))
     step = None
     if d.get("step") is not None:
         s = d["step"]
@@ -338,17 +366,18 @@ def _parse(d: dict[str, Any]) -> Profile:
                 raise ValueError("loop_lines must be two line numbers")
             loop = (_int(loop[0], "loop line"), _int(loop[1], "loop line"))
         step = StepInfo(frame, _str(s["chosen_by"], "chosen_by"), _str(s["reason"], "reason"),
-                        _int(s["calls"], "calls"), _int(s["warmup"], "warmup"),
-                        tuple(_num(x, "duration") for x in s["durations_s"]), _str(s["timing"], "timing"), loop)
-    candidates = tuple(Candidate(_int(c["frame"], "candidate frame"), _int(c["calls"], "candidate calls"),
-                                 _num(c["inclusive_s"], "candidate inclusive_s")) for c in d.get("candidates", []))
+                        _int(s["calls"], "step.calls"), _int(s["warmup"], "step.warmup"),
+                        tuple(_num(x, "step.durations_s") for x in s["durations_s"]), _str(s["timing"], "timing"),
+                        loop)
+    candidates = tuple(Candidate(_int(c["frame"], "candidate frame"), _int(c["calls"], "candidates.calls"),
+                                 _num(c["inclusive_s"], "candidates.inclusive_s")) for c in d.get("candidates", []))
     if any(not 0 <= c.frame < n for c in candidates):
         raise ValueError("candidate frame is not in the frame table")
     calls = None
     if d.get("calls") is not None:
-        calls = {int(k): _int(v, "call count") for k, v in d["calls"].items()}
+        calls = {int(k): _int(v, f"calls.{k}") for k, v in d["calls"].items()}
     o = d["outcome"]
-    outcome = Outcome(_int(o["exit_code"], "exit_code"), _str(o["stopped_by"], "stopped_by"),
+    outcome = Outcome(_int(o["exit_code"], "outcome.exit_code", low=None), _str(o["stopped_by"], "stopped_by"),
                       _str(o.get("detail", ""), "detail"))
     sources = d.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
@@ -356,9 +385,10 @@ def _parse(d: dict[str, Any]) -> Profile:
     command, env = d["command"], d["environment"]
     if not isinstance(command, dict) or not isinstance(env, dict):
         raise TypeError("command and environment must be objects")
-    clock = {str(k): _num(v, "clock") for k, v in d.get("clock", {}).items()}
+    _check_command(command)
+    clock = {str(k): _num(v, f"clock.{k}") for k, v in d.get("clock", {}).items()}
     return Profile(
-        mode=mode, interval_s=_num(d["interval_s"], "interval_s"), command=command, environment=env,
+        mode=mode, interval_s=_num(d["interval_s"], "interval_s", high=3600.0), command=command, environment=env,
         started_at=_str(d["started_at"], "started_at"), wall_s=_num(d["wall_s"], "wall_s"), outcome=outcome,
         frames=frames, stacks=tuple(stacks), step=step, candidates=candidates, calls=calls, sources=sources,
         clock=clock, samples=_int(d.get("samples", 0), "samples"),
@@ -366,23 +396,54 @@ def _parse(d: dict[str, Any]) -> Profile:
     )
 
 
+def _check_command(command: dict[str, Any]) -> None:
+    """The fields of ``command`` that outputs read: strings, and ``args`` a list of strings."""
+    for key in ("kind", "target", "cwd"):
+        if key in command:
+            _str(command[key], f"command.{key}")
+    args = command.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise TypeError("command.args must be a list of strings")
+
+
+def temp_beside(path: Path) -> tuple[int, Path]:
+    """Create an empty temp file next to ``path`` (same folder, so ``os.replace`` is atomic); returns its
+    open descriptor and path.
+
+    Created with mode 0666 and the process umask applied by the kernel, as any file the user writes
+    (``tempfile.mkstemp`` makes 0600 files, which teammates on a shared folder cannot read). ``O_EXCL`` and
+    ``O_NOFOLLOW``: never an existing file, never through a planted symlink.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp name beside {path}")  # pragma: no cover - 100 collisions of 48 bits
+
+
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
-    Readers see the old file or the new one, never a mix; two writers leave one complete file.
+    Readers see the old file or the new one, never a mix; two writers leave one complete file. The file
+    gets mode 0666 less the umask, like any file the user writes.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_beside(path)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.model import write_atomic
+from advisor.model import temp_beside, write_atomic
 
 # (output name, file name, module, function, kind) — kind "text" returns str; "file" writes a path.
 OUTPUTS = (
@@ -52,7 +51,7 @@ def write_outputs(advice: Any, out_dir: Path, formats: tuple[str, ...] = DEFAULT
             if kind == "text":
                 write_atomic(target, fn(advice).encode("utf-8", "backslashreplace"))
             else:
-                fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=out_dir)
+                fd, tmp = temp_beside(target)  # 0666 less the umask, like write_atomic
                 os.close(fd)
                 try:
                     fn(advice, Path(tmp))

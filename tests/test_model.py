@@ -88,3 +88,73 @@ def test_split_shares_sum_to_one(values):
     s = Split(*values)
     total = sum(s.shares().values())
     assert total == pytest.approx(1.0) if s.total > 0 else total == 0
+
+
+def _set(doc, path, value):
+    obj = doc
+    for key in path[:-1]:
+        obj = obj[key]
+    obj[path[-1]] = value
+
+
+# Each hostile value and the field the one-line error must name (issue 12, "Loader").
+@pytest.mark.parametrize("path, value, field", [
+    (("stacks", 0, "split", 1), float("nan"), "stacks[0].split[1] is NaN"),
+    (("wall_s",), float("inf"), "wall_s is Infinity"),
+    (("step", "durations_s", 2), float("-inf"), "step.durations_s[2] is -Infinity"),
+    (("environment", "python"), float("nan"), "environment.python is NaN"),
+    (("step", "durations_s", 0), -0.5, "step.durations_s must be between 0 and"),
+    (("stacks", 1, "samples"), -3, "stacks[1].samples must be between 0 and"),
+    (("step", "calls"), -1, "step.calls must be between 0"),
+    (("candidates", 0, "calls"), 10**400, "candidates.calls must be between 0"),
+    (("stacks", 0, "split"), [1e308, 1e308, 0, 0], "stacks[0].split must hold four durations"),
+    (("step", "durations_s"), [1e308] * 9, "step.durations_s must be between 0 and 1e+09"),
+    (("wall_s",), 10**400, "wall_s must be between 0 and"),
+    (("command", "args"), None, "command.args must be a list of strings"),
+    (("version",), 0, "\"version\" must be 1 or more (got 0)"),
+    (("version",), -2, "\"version\" must be 1 or more (got -2)"),
+])
+def test_hostile_numbers_are_refused_naming_the_field(tmp_path, path, value, field):
+    doc = small_profile().to_json()
+    _set(doc, path, value)
+    file = tmp_path / "profile.json"
+    file.write_text(json.dumps(doc))  # json.dumps writes NaN / Infinity as Python reads them back
+    with pytest.raises(ProfileFormatError) as exc:
+        Profile.load(file)
+    assert field in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_lone_surrogate_in_a_name_is_shown_escaped_with_a_note(tmp_path):
+    doc = small_profile().to_json()
+    doc["frames"][1]["qualname"] = "st\ud800ep"
+    file = tmp_path / "profile.json"
+    file.write_text(json.dumps(doc))  # ensure_ascii writes it as the escape \ud800
+    prof = Profile.load(file)
+    assert prof.frames[1].key.qualname == "st\\ud800ep"
+    prof.frames[1].key.qualname.encode("utf-8")  # every output can encode it
+    assert any("lone surrogate in frames[1].qualname" in w for w in prof.warnings)
+    # A valid pair (an emoji) is not touched and brings no note.
+    doc["frames"][1]["qualname"] = "step_\U0001f600"
+    file.write_text(json.dumps(doc))
+    prof = Profile.load(file)
+    assert prof.frames[1].key.qualname == "step_\U0001f600" and prof.warnings == ()
+
+
+def test_text_that_is_not_utf8_is_refused_in_one_line(tmp_path):
+    file = tmp_path / "profile.json"
+    file.write_bytes(b'{"format": "advisor-profile", "name": "caf\xe9"}')
+    with pytest.raises(ProfileFormatError, match="not UTF-8 text .byte 0xe9"):
+        Profile.load(file)
+
+
+def test_a_surrogate_in_raw_bytes_is_caught_too(tmp_path):
+    # json.loads decodes bytes with "surrogatepass": a raw surrogate must get the same treatment.
+    doc = json.dumps(small_profile().to_json(), ensure_ascii=False)
+    doc = doc.replace('"qualname": "step"', '"qualname": "st\ud800ep"')
+    assert "\ud800" in doc
+    file = tmp_path / "profile.json"
+    file.write_bytes(doc.encode("utf-8", "surrogatepass"))
+    prof = Profile.load(file)
+    assert prof.frames[1].key.qualname == "st\\ud800ep"
+    assert any("lone surrogate" in w for w in prof.warnings)

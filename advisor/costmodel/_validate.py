@@ -32,18 +32,18 @@ class _Field:
 _SETTINGS: dict[str, dict[str, _Field]] = {
     "cluster": {
         "instance": _Field("string"),
-        "nodes": _Field("integer", low=1),
-        "price_per_node_hour": _Field("number", low=0),
+        "nodes": _Field("integer", low=1, high=1e6),
+        "price_per_node_hour": _Field("number", low=0, high=1e5),
         "hours_per_month": _Field("number", above=0, high=744),
-        "accelerator_price_per_node_hour": _Field("number", low=0),
-        "monthly_bill_usd": _Field("number", low=0, required=False),
+        "accelerator_price_per_node_hour": _Field("number", low=0, high=1e5),
+        "monthly_bill_usd": _Field("number", low=0, high=1e10, required=False),
     },
     "job": {"step_fraction": _Field("number", above=0, high=1)},
     "team": {
-        "engineer_cost_per_week": _Field("number", low=0),
-        "weeks_per_100_loc": _Field("range", low=0),
-        "complexity_weight": _Field("number", low=0),
-        "horizon_months": _Field("number", above=0),
+        "engineer_cost_per_week": _Field("number", low=0, high=1e6),
+        "weeks_per_100_loc": _Field("range", low=0, high=1e3),
+        "complexity_weight": _Field("number", low=0, high=100),
+        "horizon_months": _Field("number", above=0, high=1200),
     },
     "thresholds": {
         "min_share": _Field("number", low=0, high=1),
@@ -56,15 +56,18 @@ _TARGET: dict[str, _Field] = {
     "kind": _Field("string", choices=KINDS),
     "maturity": _Field("string", required=False),
     "requires_python": _Field("string", required=False),
-    "overhead_ns": _Field("range", low=0),
-    "effort_multiplier": _Field("number", above=0),
-    "fixed_weeks": _Field("range", low=0),
-    "native_speedup": _Field("range", above=0, required=False),
-    "transfer_mb_per_step": _Field("number", low=0, required=False),
-    "bandwidth_gbs": _Field("range", above=0, required=False),
+    "overhead_ns": _Field("range", low=0, high=1e9),
+    "effort_multiplier": _Field("number", above=0, high=1e3),
+    "fixed_weeks": _Field("range", low=0, high=1e4),
+    "native_speedup": _Field("range", above=0, high=1e6, required=False),
+    "transfer_mb_per_step": _Field("number", low=0, high=1e9, required=False),
+    "bandwidth_gbs": _Field("range", above=0, high=1e6, required=False),
     "speedup": _Field("table"),
 }
-_SPEEDUP = _Field("range", above=0)
+_SPEEDUP = _Field("range", above=0, high=1e6)
+# Every number has an upper bound: a figure far beyond any real cluster or team (a $1e308 node-hour) is a
+# typo, and would turn every cost into infinity and every report cell into "nan". The bounds are loose on
+# purpose (about 1,000x the largest real value), so no real configuration meets them.
 
 
 def _did_you_mean(word: str, options: list[str], prefix: str = "") -> str:
@@ -127,7 +130,7 @@ def _value(value: Any, f: _Field, path: str, src: str) -> Any:
                 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
             raise ConfigError(f"{src}: {path} must be [low, typical, high] (three numbers), got {value!r}")
         for v in value:
-            _bounds(float(v), f, path, src)
+            _bounds(_as_float(v), f, path, src)
         low, typ, high = (float(v) for v in value)
         if not low <= typ <= high:
             what = "low > typical" if low > typ else "typical > high"
@@ -137,13 +140,22 @@ def _value(value: Any, f: _Field, path: str, src: str) -> Any:
             f.kind == "integer" and not isinstance(value, int)):
         want = "an integer" if f.kind == "integer" else "a number"
         raise ConfigError(f"{src}: {path} must be {want}, not a {_type_name(value)} ({value!r})")
-    _bounds(float(value), f, path, src)
+    _bounds(_as_float(value), f, path, src)
     return value if f.kind == "integer" else float(value)
+
+
+def _as_float(value: int | float) -> float:
+    """``float(value)``, with integers too large for a float (TOML allows 64-bit ones) read as infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
 
 
 def _bounds(v: float, f: _Field, path: str, src: str) -> None:
     if v != v or v in (float("inf"), float("-inf")):
-        raise ConfigError(f"{src}: {path} must be a finite number, got {v}")
+        limit = f" at most {f.high:g}" if f.high is not None else ""
+        raise ConfigError(f"{src}: {path} must be a finite number{limit}, got {v}")
     if f.low is not None and v < f.low:
         what = "negative" if f.low == 0 else f"below {f.low:g}"
         raise ConfigError(f"{src}: {path} cannot be {what} (got {v:g})")

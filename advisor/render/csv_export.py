@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from advisor.costmodel.types import Advice
+from advisor.render._safe import printable
 from advisor.render._xlsx_layout import KERNEL_COLUMNS, LEVELS, _finite, _new_cache, _payback_cache, safe_text
 
 
@@ -44,13 +45,18 @@ def kernel_table(advice: Advice) -> tuple[list[str], list[list[Any]]]:
 
 
 def render_kernels_csv(advice: Advice) -> str:
-    """The Kernels table as CSV (advisor's numbers, no formulas); text cells that a spreadsheet would run
-    as a formula (leading = + - @) are prefixed with ``'``."""
+    """The Kernels table as CSV (advisor's numbers, no formulas).
+
+    Text cells are neutralised twice over: control characters (a bare CR or LF in a path, which Excel and
+    LibreOffice read as a row break even inside an unquoted cell) are written as visible escapes
+    (``\\r``), so a cell never splits; then a cell that a spreadsheet would run as a formula (leading
+    = + - @) is prefixed with ``'``.
+    """
     heads, rows = kernel_table(advice)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(heads)
     for row in rows:
-        writer.writerow([safe_text(x) if isinstance(x, str) else (_finite(x) if isinstance(x, float) else x)
-                         for x in row])
+        writer.writerow([safe_text(printable(x)) if isinstance(x, str)
+                         else (_finite(x) if isinstance(x, float) else x) for x in row])
     return buf.getvalue()

@@ -1,4 +1,9 @@
-"""The terminal summary: step statistics, ranked hotspots with a split bar, where things were saved."""
+"""The terminal summary: step statistics, ranked hotspots with a split bar, where things were saved.
+
+Every string that comes from the profile, the config or the file system (names, paths, warnings, the
+script's exit detail) goes through ``printable`` and into a ``Text`` (never rich markup), so a profile cannot
+write escape sequences to the user's terminal or restyle the summary.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rich.text import Text
 from advisor.analysis import Analysis
 from advisor.model import BUCKETS, Split
 from advisor.render._format import short_path
+from advisor.render._safe import printable
 
 COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
 BAR_WIDTH = 20
@@ -43,8 +49,9 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     """Print the summary of ``analysis`` (and verdict columns when ``advice`` is given)."""
     p = analysis.profile
     interval = f", {p.interval_s * 1e3:g} ms" if p.mode != "cprofile" else ""
-    console.print(Text.assemble(("advisor", "bold"), f" · {p.command.get('target', '')} ({p.mode} mode{interval})"))
-    console.print(Text.assemble(("step: ", "bold"), _printable(f"{analysis.step_name} ({analysis.step_reason})")))
+    target = printable(p.command.get("target", ""))
+    console.print(Text.assemble(("advisor", "bold"), f" · {target} ({printable(p.mode)} mode{interval})"))
+    console.print(Text.assemble(("step: ", "bold"), printable(f"{analysis.step_name} ({analysis.step_reason})")))
     st = analysis.stats
     if st.count:
         warm = f" ({st.dropped_warmup} warm-up dropped)" if st.dropped_warmup else ""
@@ -71,33 +78,29 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     for i, h in enumerate(analysis.hotspots[:top], 1):
         s = h.self_split.shares()
         # Text(), not str: a function named "[red]x" is a name, not rich markup
-        row: list[Any] = [str(i), Text(_printable(h.key.qualname)), Text(f"{_printable(short_path(h.key.file, 1))}:{h.key.line}"),
+        row: list[Any] = [str(i), Text(printable(h.key.qualname)),
+                          Text(f"{printable(short_path(h.key.file, 1))}:{h.key.line}"),
                           f"{h.self_share:.0%}",
                           f"{h.inclusive_share:.0%}",
                           Text.assemble(split_bar(h.self_split, 12),
                                         f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
         if advice is not None:
             k = verdicts.get(h.frame)
-            row.append(Text(verdict_cell(k)) if k is not None else "")
+            row.append(Text(printable(verdict_cell(k))) if k is not None else "")
         table.add_row(*row)
     if analysis.hotspots:
         console.print(table)
     else:
         console.print("no user-code hotspots in the measured step")
     if advice is not None:
-        console.print(Text.assemble(("plan: ", "bold"), plan_line(advice)))
+        console.print(Text.assemble(("plan: ", "bold"), printable(plan_line(advice))))
     for c in analysis.caveats:
-        console.print(Text(f"note: {c}", style="yellow"))
+        console.print(Text(f"note: {printable(c)}", style="yellow"))
     if p.outcome.stopped_by != "exit" or p.outcome.exit_code:
-        console.print(Text(f"script ended: {p.outcome.stopped_by} (exit code {p.outcome.exit_code})"
-                           + (f" — {p.outcome.detail}" if p.outcome.detail else ""), style="yellow"))
+        console.print(Text(f"script ended: {printable(p.outcome.stopped_by)} (exit code {p.outcome.exit_code})"
+                           + (f" — {printable(p.outcome.detail)}" if p.outcome.detail else ""), style="yellow"))
     for what, where in (saved or {}).items():
-        console.print(Text(f"{what}: {where}"))
-
-
-def _printable(name: str) -> str:
-    """Names from the profile on one terminal line: control characters (newlines, escapes) shown as \\n etc."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+        console.print(Text(f"{printable(what)}: {printable(where)}"))
 
 
 def verdict_cell(k: Any) -> str:

@@ -135,6 +135,18 @@ effort_multiplier = 4.0
     (_minimal("[targets.cpython-jit]\nrequires_python = \"3\"\n"), r"targets\.cpython-jit\.requires_python"),
     ("cluster = 3\n[team]\n", r"cluster must be a table"),
     ("[cluster\nnodes = 1\n", r"not valid TOML"),
+    # Absurd or non-finite numbers (issue 12): refused naming the key, never carried into costs as inf.
+    (_minimal(cluster="price_per_node_hour = 1e308\n"),
+     r"cluster\.price_per_node_hour must be at most 100000 \(got 1e\+308\)"),
+    (_minimal(cluster="price_per_node_hour = inf\n"), r"cluster\.price_per_node_hour must be a finite number"),
+    (_minimal(cluster="price_per_node_hour = nan\n"), r"cluster\.price_per_node_hour must be a finite number"),
+    (_minimal(cluster="nodes = 9223372036854775807\n"), r"cluster\.nodes must be at most 1e\+06"),
+    (_minimal(cluster="monthly_bill_usd = 1e300\n"), r"cluster\.monthly_bill_usd must be at most"),
+    (_minimal(team="engineer_cost_per_week = 1e200\n"), r"team\.engineer_cost_per_week must be at most"),
+    (_minimal(team="horizon_months = 1e308\n"), r"team\.horizon_months must be at most 1200"),
+    (_minimal("[targets.rust.speedup]\nnumeric-loop = [1, 2, 1e308]\n"),
+     r"targets\.rust\.speedup\.numeric-loop must be at most 1e\+06"),
+    (_minimal("[targets.rust]\noverhead_ns = [1, 2, inf]\n"), r"targets\.rust\.overhead_ns must be a finite number"),
 ])
 def test_each_config_error_is_one_line_naming_the_key(tmp_path, text, expected):
     path = _write(tmp_path, text)

@@ -1,6 +1,7 @@
 """The terminal summary at a fixed width: hostile names print as text, numbers match the analysis."""
 
 import io
+import re
 
 from rich.console import Console
 
@@ -41,3 +42,43 @@ def test_summary_numbers_follow_the_analysis():
     assert "interpreted 60% · native 20% · waiting 20% · gc 0%" in out
     assert " 80% " in out  # the hostile-named function's self share: 4 of 5 s
     assert "profile saved: advisor-out/profile.json" in out
+
+
+# Escape sequences a hostile profile could carry: set the window title (OSC), clear the screen, recolour,
+# ring the bell, return to the line start, and the 8-bit CSI.
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\r\x9b1m"
+
+
+def _hostile_profile() -> Profile:
+    base = _profile()
+    frames = (base.frames[0], Frame(FrameKey("/w/train.py", "step" + ESCAPES, 5), True),
+              Frame(FrameKey("/w/x" + ESCAPES + ".py", "f" + ESCAPES, 9), True))
+    return Profile("sample", 0.005, {"target": "train" + ESCAPES + ".py"}, {}, "", 6.0,
+                   Outcome(1, "exception", "ValueError: " + ESCAPES), frames, base.stacks, base.step, (),
+                   warnings=("warning " + ESCAPES,))
+
+
+def _render_hostile(color_system) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=300, color_system=color_system, force_terminal=color_system is not None,
+                      legacy_windows=False, _environ={})
+    render_summary(analyze(_hostile_profile()), console, {"profile saved": "/o" + ESCAPES + "/profile.json"})
+    return buf.getvalue()
+
+
+def test_escape_sequences_from_a_profile_are_shown_not_sent():
+    out = _render_hostile(None)
+    for raw in ("\x1b", "\x07", "\r", "\x9b"):
+        assert raw not in out
+    shown = "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\r\\x9b1m"
+    for where in ("step: step" + shown, "f" + shown, "x" + shown + ".py:9", "train" + shown + ".py",
+                  "note: warning " + shown, "ValueError: " + shown, "/o" + shown + "/profile.json"):
+        assert where in out, where
+
+
+def test_on_a_colour_terminal_only_advisor_s_own_colours_are_sent():
+    out = _render_hostile("truecolor")
+    assert "\x1b[" in out  # the split bars are coloured
+    # Every escape in the output is a select-graphic-rendition (colour) sequence that rich wrote.
+    assert re.sub(r"\x1b\[[0-9;]*m", "", out).count("\x1b") == 0
+    assert "\x07" not in out and "\r" not in out and "\x9b" not in out
