@@ -22,7 +22,7 @@ DEFAULT_OUTPUTS = ("advice", "report", "spreadsheet")
 EXPORTS = ("speedscope", "pyisession")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Report:
     """The result of one pipeline run: the analysis, the advice, and what was written where.
 
@@ -35,6 +35,12 @@ class Report:
     advice: Any  # costmodel.Advice
     written: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        a = self.analysis
+        top = ", ".join(f"{h.key.qualname} {h.self_share:.0%}" for h in a.hotspots[:3])
+        return (f"<advisor Report: step {a.step_name}, {a.stats.count} steps, mean {a.stats.mean_s * 1e3:.3g} ms; "
+                f"top: {top or 'none'}; {len(self.written)} files written>")
 
     def _repr_html_(self) -> str:
         from advisor.render.summary_html import render_summary_html
