@@ -32,7 +32,7 @@ def function_rows(c: Any) -> list[dict[str, str]]:
         rows.append({"function": d.match.name, "how": d.match.how,
                      "before": f"{fmt_pct(d.before_share)} · {fmt_duration(d.before_s)}" if d.before_s else "—",
                      "after": f"{fmt_pct(d.after_share)} · {fmt_duration(d.after_s)}" if d.after_s else "—",
-                     "speedup": _speed(d.speedup) if d.after_s or d.before_s else "—",
+                     "speedup": "not seen" if d.before_s and not d.after_s else _speed(d.speedup),
                      "interp": f"{fmt_pct(d.before_split.interpreted)} → {fmt_pct(d.after_split.interpreted)}"})
     return rows
 
