@@ -64,7 +64,8 @@ def _normalised(before: Profile, after: Profile) -> list[str]:
                      f"after {' '.join(map(str, after.command.get('args', [])))!r}): times are per step")
     lb, la = before.environment.get("libraries", {}), after.environment.get("libraries", {})
     if isinstance(lb, dict) and isinstance(la, dict):
-        changed = [f"{n} {lb.get(n, '-')} → {la.get(n, '-')}" for n in sorted(set(lb) | set(la)) if lb.get(n) != la.get(n)]
+        # A library only one side imported is not a version change (the script imports it or not).
+        changed = [f"{n} {lb[n]} → {la[n]}" for n in sorted(set(lb) & set(la)) if lb[n] != la[n]]
         if changed:
             notes.append("library versions differ: " + ", ".join(changed))
     return notes
