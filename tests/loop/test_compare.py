@@ -43,8 +43,9 @@ def test_prediction_sentences_agree_with_the_measured_numbers(runs, tmp_path):
     row = next(f for f in data["functions"] if f["match"]["before"]["qualname"] == "conv1d")
     measured = row["before_s"] / row["after_s"]
     assert check["measured"] == pytest.approx(measured)
-    # The fix is real: conv1d's own time went from the interpreter to NumPy's C code.
-    assert row["before_split"]["interpreted"] - row["after_split"]["interpreted"] > 0.3
+    # The fix is real: np.convolve is several times faster than the double loop (> 5x when the machine is
+    # quiet; 1 leaves room for a loaded one, and the sentence must be right either way).
+    assert measured > 1
     status = _status(measured, est["kernel_speedup"]["low"], est["kernel_speedup"]["high"])
     assert check["status"] == status
     assert f"measured {measured:.1f}" in r.stdout or f"measured {measured:.2f}" in r.stdout
