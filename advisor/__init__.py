@@ -18,3 +18,10 @@ __all__ = [
     "ProfileOptions", "RenderError", "Split", "StepNotFound", "Target", "UsageError", "__version__",
     "analyze", "profile_script", "profiling",
 ]
+
+
+def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    """``%load_ext advisor`` in IPython or Jupyter (IPython is imported only then)."""
+    from advisor.notebook import load_ipython_extension as load
+
+    load(ipython)

@@ -292,8 +292,10 @@ class profiling:
     >>> region.profile.step                  # doctest: +SKIP
     """
 
-    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S, step: str | None = None, warmup: int = 1) -> None:
+    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S, step: str | None = None, warmup: int = 1,
+                 user_code: UserCode | None = None) -> None:
         self.options = ProfileOptions(interval_s=interval_s, step=step, warmup=warmup)
+        self.user_code = user_code
         self.profile: Profile | None = None
 
     def __enter__(self) -> profiling:
@@ -309,7 +311,58 @@ class profiling:
         outcome = Outcome(0, "exit") if exc_type is None else Outcome(1, "exception", f"{exc_type.__name__}: {exc}")
         self.profile = build_profile(self._sampler.to_raw(), command={"kind": "region", "target": "", "args": []},
                                      environment=collect_environment(), outcome=outcome, wall_s=wall,
-                                     step_spec=self.options.step, warmup=self.options.warmup)
+                                     step_spec=self.options.step, warmup=self.options.warmup,
+                                     **({"user_code": self.user_code} if self.user_code is not None else {}))
+
+    def report(self, out_dir: str | os.PathLike[str] | None = None, config: Any = None,
+               formats: list[str] | None = None) -> Any:
+        """Analyse, advise and write the chosen outputs for the region just profiled (see ``pipeline.finish``)."""
+        if self.profile is None:
+            raise UsageError("nothing profiled yet: use `with profiling() as region:` first")
+        return finish_region(self.profile, out_dir, config, formats)
 
     def __iter__(self) -> Iterator[None]:  # pragma: no cover - not iterable, helps type checkers
         raise TypeError("use `with profiling():`")
+
+
+def finish_region(profile: Profile, out_dir: str | os.PathLike[str] | None = None, config: Any = None,
+                  formats: list[str] | None = None) -> Any:
+    """The pipeline after capture for an in-process profile: optional folder, then ``pipeline.finish``."""
+    from advisor.pipeline import finish, load_cost_config, output_names
+
+    outputs, cfg = output_names(formats), load_cost_config(config)  # checked before anything is written
+    out = None
+    if out_dir is not None:
+        out = prepare_output(out_dir)
+        profile.save(out / PROFILE_NAME)
+    return finish(profile, out, cfg, outputs)
+
+
+def profile_call(fn: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *,
+                 interval_s: float = DEFAULT_INTERVAL_S, step: str | None = None, warmup: int = 1,
+                 out_dir: str | os.PathLike[str] | None = None, config: Any = None,
+                 formats: list[str] | None = None, user_code: UserCode | None = None) -> Any:
+    """Profile ``fn(*args, **kwargs)`` in this thread, then do what ``advisor profile`` does after capture.
+
+    Args:
+        fn: the code to profile, e.g. a function that runs a few training steps.
+        interval_s, step, warmup: as ``advisor profile --interval/--step/--warmup``.
+        out_dir: write profile.json and the chosen outputs there; None writes nothing.
+        config: cost-model CostConfig or TOML path (None: built-in defaults).
+        formats: ``--format`` values (html, xlsx, json, csv); None: html, xlsx and json.
+        user_code: which files count as the team's code (default: outside stdlib and site-packages).
+
+    Returns:
+        ``pipeline.Report`` (analysis, advice, files written); it renders itself in a notebook.
+
+    Raises:
+        ``UsageError``/``ConfigError`` for bad options, before ``fn`` runs; whatever ``fn`` raises.
+    """
+    from advisor.pipeline import load_cost_config, output_names
+
+    output_names(formats), load_cost_config(config)  # fail before running fn
+    region = profiling(interval_s=interval_s, step=step, warmup=warmup, user_code=user_code)
+    with region:
+        fn(*args, **(kwargs or {}))
+    assert region.profile is not None
+    return finish_region(region.profile, out_dir, config, formats)

@@ -84,9 +84,11 @@ def profile(
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
                              user_code=tuple(user_code))
     options.check()
-    _check_exports(export, mode)
-    hooks = _pre_run_hooks(config)
-    hooks["formats"] = output_formats(formats)
+    from advisor.pipeline import check_exports, load_cost_config, output_names
+
+    check_exports(export, mode)
+    cfg = load_cost_config(config)  # ConfigError (exit 2) names the key path, before any script runs
+    outputs = output_names(formats)
     code = check_target(target)
     if checkpoint is not None and not (checkpoint > 0):
         raise UsageError(f"--checkpoint must be a number of seconds above 0, got {checkpoint}")
@@ -94,12 +96,12 @@ def profile(
 
     with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
         retire_outputs(out)
-        code_ = _profile_and_report(target, options, out, code, export, hooks, quiet, checkpoint or 60.0)
+        code_ = _profile_and_report(target, options, out, code, export, cfg, outputs, quiet, checkpoint or 60.0)
     raise typer.Exit(code_)
 
 
-def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str],
-                        hooks: dict[str, Any], quiet: bool, checkpoint_s: float = 60.0) -> int:
+def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str], cfg: Any,
+                        outputs: tuple[str, ...], quiet: bool, checkpoint_s: float = 60.0) -> int:
     from advisor.api import profile_script
     from advisor.errors import StepNotFound
 
@@ -114,79 +116,22 @@ def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export:
     except StepNotFound:
         err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
         raise
-    saved = {"profile saved": str(out / "profile.json")}
-    saved.update(_finish(prof, out, export, hooks))
-    if not quiet:
-        from advisor.analysis import analyze
-        from advisor.render.terminal import render_summary
-
-        render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
+    _summarize(prof, out, export, cfg, outputs, quiet, {"profile saved": str(out / "profile.json")})
     return prof.outcome.exit_code
 
 
-def _check_exports(export: list[str], mode: str) -> None:
-    for e in export:
-        if e not in ("speedscope", "pyisession"):
-            raise UsageError(f"unknown --export {e!r}; choose speedscope or pyisession")
-        if e == "pyisession" and mode != "pyinstrument":
-            raise UsageError("--export pyisession needs --mode pyinstrument")
+def _summarize(prof: Any, out: Path, export: list[str], cfg: Any, outputs: tuple[str, ...], quiet: bool,
+               saved: dict[str, str]) -> None:
+    """Run the shared pipeline (analyse, advise, write), report failed outputs, print the summary."""
+    from advisor.pipeline import finish
 
+    result = finish(prof, out, cfg, outputs, export)
+    for name, why in result.failed.items():
+        err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
+    if not quiet:
+        from advisor.render.terminal import render_summary
 
-def _pre_run_hooks(config: Optional[Path]) -> dict[str, Any]:
-    """Checks and renderers that later stages plug in (cost model, reports); config is checked here,
-    before the script runs."""
-    hooks: dict[str, Any] = {}
-    if config is not None and not config.is_file():
-        raise UsageError(f"--config {config}: no such file")
-    from advisor.costmodel import advise, load_config
-
-    cfg = load_config(config)  # ConfigError (exit 2) names the key path, before any script runs
-    cache: dict[int, Any] = {}
-
-    def advice_for(prof: Any) -> Any:
-        if id(prof) not in cache:
-            cache[id(prof)] = advise(prof, cfg)
-        return cache[id(prof)]
-
-    hooks["advice_for"] = advice_for
-    hooks["config"] = cfg
-    return hooks
-
-
-_FORMATS = {"json": "advice", "html": "report", "xlsx": "spreadsheet", "csv": "csv"}
-DEFAULT_FORMATS = ("advice", "report", "spreadsheet")
-
-
-def output_formats(formats: list[str]) -> tuple[str, ...]:
-    """``--format`` values → output names of ``advisor.outputs``; checked before anything runs."""
-    if not formats:
-        return DEFAULT_FORMATS
-    bad = [f for f in formats if f not in _FORMATS]
-    if bad:
-        raise UsageError(f"unknown --format {bad[0]!r}; choose from {', '.join(_FORMATS)}")
-    return tuple(_FORMATS[f] for f in formats)
-
-
-def _finish(prof: Any, out: Path, export: list[str], hooks: dict[str, Any]) -> dict[str, str]:
-    """Write the extra outputs; a failure in one is reported and the others still run."""
-    from advisor.model import write_atomic
-
-    saved: dict[str, str] = {}
-    if "speedscope" in export:
-        from advisor.render.speedscope import render_speedscope
-
-        path = write_atomic(out / "profile.speedscope.json", render_speedscope(prof).encode())
-        saved["speedscope"] = str(path)
-    if "pyisession" in export:
-        saved["pyinstrument session"] = str(out / "profile.pyisession")
-    if "advice_for" in hooks:
-        from advisor.outputs import write_outputs
-
-        written = write_outputs(hooks["advice_for"](prof), out, hooks.get("formats", DEFAULT_FORMATS))
-        saved.update({f"{name} saved": path for name, path in written.paths.items()})
-        for name, why in written.failed.items():
-            err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
-    return saved
+        render_summary(result.analysis, err, {**saved, **result.written}, advice=result.advice)
 
 
 @app.command()
@@ -202,24 +147,67 @@ def report(
     from advisor.api import prepare_output
     from advisor.model import Profile
 
-    _check_exports(export, "sample")
-    hooks = _pre_run_hooks(config)
-    hooks["formats"] = output_formats(formats)
+    from advisor.pipeline import check_exports, load_cost_config, output_names
+
+    check_exports(export, "sample")
+    cfg = load_cost_config(config)
+    outputs = output_names(formats)
     prof = Profile.load(profile_path)
     out_dir = prepare_output(out if out is not None else profile_path.parent)
     from advisor.api import OutputLock
 
     with OutputLock(out_dir):
-        _report(prof, out_dir, export, hooks, quiet)
+        _summarize(prof, out_dir, export, cfg, outputs, quiet, {})
 
 
-def _report(prof: Any, out_dir: Path, export: list[str], hooks: dict[str, Any], quiet: bool) -> None:
-    from advisor.analysis import analyze
-    from advisor.render.terminal import render_summary
+@app.command(epilog="  advisor compare before/ after/ --html compare.html\n\n"
+                     "  advisor compare base/profile.json pr/profile.json --json compare.json")
+def compare(
+    before: Path = typer.Argument(..., help="The before run: its output folder or profile.json."),
+    after: Path = typer.Argument(..., help="The after run: its output folder or profile.json."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recompute the before advice with this TOML."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the comparison as JSON."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page."),
+    force: bool = typer.Option(False, "--force", help="Compare runs that differ in interval, mode, machine or step."),
+) -> None:
+    """Did the change deliver? Step time, functions side by side, each prediction against the measurement."""
+    from advisor.compare import compare_paths
+    from advisor.model import write_atomic
+    from advisor.render.compare import render_compare_html, render_compare_json, render_compare_text
 
-    saved = _finish(prof, out_dir, export, hooks)
+    result = compare_paths(before, after, config=config, force=force)
+    print(render_compare_text(result), end="")
+    if json_out is not None:
+        write_atomic(json_out, render_compare_json(result).encode("utf-8"))
+    if html_out is not None:
+        write_atomic(html_out, render_compare_html(result).encode("utf-8"))
+
+
+@app.command(epilog="  advisor check advisor-out/profile.json --budget advisor-budget.toml --baseline base/profile.json")
+def check(
+    profile_path: Path = typer.Argument(..., metavar="PROFILE", help="A profile.json or output folder."),
+    budget: Path = typer.Option(Path("advisor-budget.toml"), "--budget", help="The budget TOML (docs/ci.md)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Profile (or folder) to compare step time with."),
+    force: bool = typer.Option(False, "--force", help="Check against a baseline from another machine or interval."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the breaches."),
+) -> None:
+    """Fail (exit 1, one line per breach) when a profile crosses the budget; for CI."""
+    from advisor.check import check as run_check
+    from advisor.check import load_budget
+    from advisor.compare import load_side
+
+    rules = load_budget(budget)
+    prof, _ = load_side(profile_path)
+    base = load_side(baseline)[0] if baseline is not None else None
+    result = run_check(prof, rules, base, force=force)
     if not quiet:
-        render_summary(analyze(prof), err, saved, advice=hooks.get("advice_for", lambda a: None)(prof))
+        for line in result.passed:
+            print(f"ok: {line}")
+        for line in result.notes:
+            print(f"note: {line}")
+    for line in result.breaches:
+        err.print(f"advisor: budget exceeded: {line}", markup=False)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Write or check a cost-model configuration (TOML).")

@@ -1,0 +1,124 @@
+"""What happens after capture, in one place: analyse once, advise once, write the chosen outputs.
+
+``advisor profile``, ``advisor report``, the notebook magics and ``advisor.api.profile_call`` all call
+``finish(profile, ...)`` and read the ``Report`` it returns, so a notebook gets exactly the numbers and
+files the command line gets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.analysis import Analysis, analyze
+from advisor.errors import UsageError
+from advisor.model import Profile, write_atomic
+
+# --format value → output name of advisor.outputs (the CLI checks --format against these keys).
+FORMATS = {"json": "advice", "html": "report", "xlsx": "spreadsheet", "csv": "csv"}
+DEFAULT_OUTPUTS = ("advice", "report", "spreadsheet")
+EXPORTS = ("speedscope", "pyisession")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Report:
+    """The result of one pipeline run: the analysis, the advice, and what was written where.
+
+    ``written`` maps a label ("advice saved", "speedscope", ...) to a path; ``failed`` maps an output
+    name to a one-line reason. In a notebook the object shows itself as a compact HTML summary.
+    """
+
+    profile: Profile
+    analysis: Analysis
+    advice: Any  # costmodel.Advice
+    written: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        a = self.analysis
+        top = ", ".join(f"{h.key.qualname} {h.self_share:.0%}" for h in a.hotspots[:3])
+        return (f"<advisor Report: step {a.step_name}, {a.stats.count} steps, mean {a.stats.mean_s * 1e3:.3g} ms; "
+                f"top: {top or 'none'}; {len(self.written)} files written>")
+
+    def _repr_html_(self) -> str:
+        from advisor.render.summary_html import render_summary_html
+
+        return render_summary_html(self.advice, self.written)
+
+
+def output_names(formats: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """``--format`` values (html, xlsx, json, csv) → output names; none given → the default three."""
+    if not formats:
+        return DEFAULT_OUTPUTS
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise UsageError(f"unknown --format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    return tuple(FORMATS[f] for f in formats)
+
+
+def check_exports(export: list[str] | tuple[str, ...], mode: str) -> None:
+    """Refuse an unknown ``--export`` before anything runs."""
+    for e in export:
+        if e not in EXPORTS:
+            raise UsageError(f"unknown --export {e!r}; choose speedscope or pyisession")
+        if e == "pyisession" and mode != "pyinstrument":
+            raise UsageError("--export pyisession needs --mode pyinstrument")
+
+
+def load_cost_config(config: Any = None) -> Any:
+    """A validated ``CostConfig``: ``None`` → built-in defaults, a path → that file, a CostConfig → itself.
+
+    Raises ``UsageError`` for a missing file and ``ConfigError`` (naming the key path) for a bad one.
+    """
+    from advisor.costmodel import CostConfig, load_config
+
+    if isinstance(config, CostConfig):
+        return config
+    if config is not None and not Path(config).is_file():
+        raise UsageError(f"--config {config}: no such file")
+    return load_config(Path(config) if config is not None else None)
+
+
+def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, config: Any = None,
+           outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = ()) -> Report:
+    """Analyse ``profile``, advise on it, and write ``outputs`` (and ``export``s) into ``out_dir``.
+
+    Args:
+        profile: a captured or loaded Profile.
+        out_dir: folder for the outputs; None writes nothing (a notebook may only want the objects).
+        config: CostConfig, a TOML path, or None for the built-in defaults.
+        outputs: names from ``advisor.outputs.OUTPUTS`` (see ``output_names`` for ``--format`` values).
+        export: "speedscope" and/or "pyisession" (the latter is written during capture; listed here).
+
+    Returns:
+        A ``Report``. One failing renderer is recorded in ``failed``; the others are still written.
+    """
+    from advisor.costmodel import advise
+
+    analysis = analyze(profile)
+    advice = advise(analysis, load_cost_config(config))
+    written: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    if out_dir is not None:
+        out = Path(out_dir)
+        written, failed = _write(profile, advice, out, outputs, tuple(export))
+    return Report(profile, analysis, advice, written, failed)
+
+
+def _write(profile: Profile, advice: Any, out: Path, outputs: tuple[str, ...],
+           export: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    from advisor.outputs import write_outputs
+
+    written: dict[str, str] = {}
+    if "speedscope" in export:
+        from advisor.render.speedscope import render_speedscope
+
+        written["speedscope"] = str(write_atomic(out / "profile.speedscope.json",
+                                                 render_speedscope(profile).encode()))
+    if "pyisession" in export:
+        written["pyinstrument session"] = str(out / "profile.pyisession")
+    result = write_outputs(advice, out, outputs)
+    written.update({f"{name} saved": path for name, path in result.paths.items()})
+    return written, dict(result.failed)

@@ -1,0 +1,52 @@
+"""A compact HTML summary for notebooks (``_repr_html_``): the step, its split, the top hotspots and
+their verdicts, the plan's first line. Formats only; the numbers come from Analysis and Advice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.model import BUCKETS
+
+MAX_ROWS = 8
+
+
+def _rows(analysis: Any, advice: Any) -> list[dict[str, Any]]:
+    from advisor.render._format import fmt_pct, short_path
+
+    verdicts = {k.hotspot.frame: k for k in advice.kernels} if advice is not None else {}
+    rows = []
+    for h in analysis.hotspots[:MAX_ROWS]:
+        k = verdicts.get(h.frame)
+        verdict = "" if k is None else k.verdict_label + (f" → {k.best.target_name}" if k.best else "")
+        s = h.self_split.shares()
+        rows.append({"name": h.key.qualname, "where": f"{short_path(h.key.file, 1)}:{h.key.line}",
+                     "self": h.self_share, "incl": h.inclusive_share, "verdict": verdict,
+                     "split": " / ".join(fmt_pct(s[b]) for b in BUCKETS)})
+    return rows
+
+
+def _plan(advice: Any) -> str:
+    from advisor.render._format import fmt_range, fmt_usd, fmt_x
+
+    if advice is None or not advice.plan:
+        return ""
+    p = advice.plan[-1]
+    return (f"{', '.join(s.kernel + ' → ' + s.target for s in advice.plan)}: step {fmt_x(p.end_to_end.typical)} "
+            f"({fmt_range(p.end_to_end)}), saves {fmt_usd(p.savings_per_month_usd)}/month for "
+            f"{fmt_usd(p.cost_usd)}")
+
+
+def render_summary_html(advice: Any, written: dict[str, str] | None = None, analysis: Any = None) -> str:
+    """HTML fragment for ``advice`` (or for ``analysis`` alone when ``advice`` is None)."""
+    from advisor.render.html import _environment
+
+    a = analysis if advice is None else advice.analysis
+    shares = a.step_split.shares()
+    return _environment().get_template("summary.html.j2").render(
+        a=a, split=[(b, shares[b]) for b in BUCKETS], rows=_rows(a, advice), plan=_plan(advice),
+        caveats=list(a.caveats), written=sorted((written or {}).items()))
+
+
+def render_analysis_html(analysis: Any) -> str:
+    """HTML fragment for an ``Analysis`` (no verdicts)."""
+    return render_summary_html(None, None, analysis)
