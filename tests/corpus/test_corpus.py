@@ -85,6 +85,7 @@ KNOWN_WRONG = {
     "actor_critic": "main chosen (>= 2 calls seen) over the episode loop",
     "mlfs_mlp": "Sigmoid.__call__ (3 calls per iteration) chosen over the fit loop",
     "micrograd_demo": "Neuron.__call__ (per example) chosen over the optimisation loop",
+    "nielsen_network": "run to run: update_mini_batch (right) or backprop, then the per-example loop around it",
 }
 
 
