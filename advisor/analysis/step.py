@@ -44,10 +44,28 @@ def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> Call
     A frame at depth ``d`` continues the previous sample's invocation when ``d < new_from`` (the sampler
     kept the very same frame objects); otherwise it is a new call. Recursive calls count once, at their
     outermost depth.
+
+    A *detached* sample (its root is not the run's root: while an import runs the sampler keeps only the
+    top frame) says nothing about the calls below it, so it neither ends nor starts them; and the sample
+    after it, whose ``new_from`` was taken against that one frame, continues the calls it shares with the
+    last attached sample (see ``reattach``). Without this, one lazy import inside an iteration (an
+    optimizer built on the first batch) made ``main`` look called twice, and ``main`` became the step.
     """
     table = CallTable()
     active: list[Invocation | None] = []
+    root = _run_root(samples)
+    last_attached: tuple[int, ...] = ()
+    gap = False
     for idx, (frames, weight, new_from) in enumerate(samples):
+        if frames and frames[0] != root:
+            for fid in dict.fromkeys(frames):  # time, but no call identity
+                table.inclusive_s[fid] = table.inclusive_s.get(fid, 0.0) + weight
+            gap = True
+            continue
+        if gap:
+            new_from = reattach(last_attached, frames)
+            gap = False
+        last_attached = frames
         seen: set[int] = set()
         nxt: list[Invocation | None] = []
         for depth, fid in enumerate(frames):
@@ -67,6 +85,26 @@ def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> Call
                 nxt.append(None)
         active = nxt
     return table
+
+
+def _run_root(samples: list[tuple[tuple[int, ...], float, int]]) -> int | None:
+    """The root frame holding most of the run's time (the script's ``<module>``)."""
+    weight: dict[int, float] = {}
+    for frames, w, _nf in samples:
+        if frames:
+            weight[frames[0]] = weight.get(frames[0], 0.0) + w
+    return max(weight, key=weight.get) if weight else None
+
+
+def reattach(before: tuple[int, ...], after: tuple[int, ...]) -> int:
+    """``new_from`` for the first sample after detached ones: the calls it shares with the last attached
+    sample, less the deepest shared one (that may have returned and been called again meanwhile; the
+    frames above it cannot have, since a detached gap is a few samples inside one import). A guess, not a
+    measurement: it only ever applies to the sample right after an import."""
+    n = 0
+    while n < min(len(before), len(after)) and before[n] == after[n]:
+        n += 1
+    return max(n - 1, 0) if n < len(before) or n < len(after) else n
 
 
 def candidates(table: CallTable, frames: list[FrameKey], calls: dict[int, int] | None = None) -> list[Candidate]:

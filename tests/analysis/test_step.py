@@ -88,3 +88,18 @@ def test_a_function_named_step_is_not_left_for_its_per_example_forward():
     cands = candidates(t, keys)
     assert choose_step(cands, t, [True] * 3, [k.qualname for k in keys]).frame == 1
     assert choose_step(cands, t, [True] * 3).frame == 2  # without the name, the finer function wins
+
+
+def test_a_lazy_import_inside_main_does_not_make_main_repeated():
+    # While an import runs the sampler keeps only the top frame (IMP, a detached sample); the sample
+    # after it was compared with that one frame, so its new_from is 0. main must stay one call.
+    IMP = 4
+    samples = [((MAIN, EPOCH, STEP, FWD), 1.0, 0), ((IMP,), 1.0, 0), ((IMP,), 1.0, 1),
+               ((MAIN, EPOCH, STEP, FWD), 1.0, 0), ((MAIN, EPOCH, STEP), 1.0, 2),
+               ((MAIN, EPOCH, STEP, FWD), 1.0, 2), ((MAIN, EPOCH, STEP), 1.0, 2)]
+    t = track_invocations(samples)
+    assert len(t.invocations[MAIN]) == 1 and len(t.invocations[EPOCH]) == 1
+    assert len(t.invocations[STEP]) == 4  # the import's call continues across it, then 3 new calls
+    assert t.inclusive_s[IMP] == 2.0 and IMP not in t.invocations
+    keys = KEYS + [FrameKey("/site/torch/optim/adadelta.py", "<module>", 1)]
+    assert all(c.frame != MAIN for c in candidates(t, keys))

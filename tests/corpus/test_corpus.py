@@ -1,0 +1,129 @@
+"""Real public training scripts, profiled end to end: is the detected step the script's own loop (or
+step function), and does the count match what the loop runs?
+
+Identity is asserted strictly. The count is asserted exactly where the profile says it is exact
+(``step.count_exact``, from step boundaries); where a profile has no such field the count comes from
+samples, and is checked within ``COUNT_TOLERANCE`` (see ``check_count``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.corpus.cases import CASES, SCRIPTS, Case, environment
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 240
+# TODO(issue 13): drop the tolerance once capture records step boundaries (count_exact everywhere).
+# Sampled counts merge consecutive steps only where no sample fell between them (a step shorter than
+# the ~5 ms interval) and split one only where the step's frame left the stack between two samples;
+# every case here runs steps of several intervals, so a miss of more than 15% is a detection error,
+# not sampling luck.
+COUNT_TOLERANCE = 0.15
+
+
+def profile(case: Case, tmp: Path) -> dict:
+    """Run ``python -m advisor profile`` on the case's script as a subprocess; return profile.json."""
+    extra = case.setup(tmp) if case.setup else ()
+    out = tmp / "advisor-out"
+    cmd = [sys.executable, "-m", "advisor", "profile", "-q", "--format", "json", "--out", str(out),
+           str(SCRIPTS / case.script), *case.args, *extra]
+    proc = subprocess.Popen(cmd, cwd=tmp, env=environment(case), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        text, _ = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no profiled child left running
+        proc.communicate()
+        pytest.fail(f"{case.name}: timed out after {TIMEOUT_S} s")
+    assert proc.returncode == 0, f"{case.name}: exit {proc.returncode}\n{text[-3000:]}"
+    return json.loads((out / "profile.json").read_text())
+
+
+def detected(prof: dict) -> tuple[str, str, int | None]:
+    """(file name, qualname of the step's frame, first line of the step loop or None)."""
+    step = prof["step"]
+    assert step is not None, "no step detected"
+    key = prof["frames"][step["frame"]]
+    file = key.get("file") or key["key"]["file"]
+    qual = key.get("qualname") or key["key"]["qualname"]
+    loop = step.get("loop_lines")
+    return Path(file).name, qual, (loop[0] if loop else None)
+
+
+def describe(prof: dict) -> str:
+    name, qual, line = detected(prof)
+    what = f"loop at {name}:{line}" if line is not None else qual
+    return f"{what}, {prof['step']['calls']} steps"
+
+
+def check_count(case: Case, prof: dict) -> None:
+    step = prof["step"]
+    if step.get("count_exact"):
+        assert step["calls"] == case.steps, f"{case.name}: exact count {step['calls']} != {case.steps}"
+        return
+    lo, hi = case.steps * (1 - COUNT_TOLERANCE), case.steps * (1 + COUNT_TOLERANCE)
+    assert lo <= step["calls"] <= hi, f"{case.name}: {step['calls']} steps, truth {case.steps}"
+
+
+# Wrong today (see the report on issue 13): the loop rule lives in capture/build.py (``_auto_loop``) and
+# only looks one frame up from the function found, so a step loop two frames up (a forward pass reached
+# through ``loss()``), a loop inside a function called once per epoch, and an episode loop around many
+# action calls are missed. Not strict: sampling decides some of them (dcgan, word_language_model pass).
+KNOWN_WRONG = {
+    "mnist": "main chosen (>= 2 calls seen): call identity lost around the first batch",
+    "vae": "train (one call per epoch) chosen over the batch loop inside it",
+    "reinforce": "select_action (per env step) chosen over the episode loop",
+    "actor_critic": "main chosen (>= 2 calls seen) over the episode loop",
+    "mlfs_mlp": "Sigmoid.__call__ (3 calls per iteration) chosen over the fit loop",
+    "micrograd_demo": "Neuron.__call__ (per example) chosen over the optimisation loop",
+    "nielsen_network": "run to run: update_mini_batch (right) or backprop, then the per-example loop around it",
+}
+
+
+def _param(case: Case):
+    marks = [pytest.mark.xfail(reason=KNOWN_WRONG[case.name], strict=False)] if case.name in KNOWN_WRONG else []
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_detects_the_scripts_own_step(case: Case, tmp_path: Path) -> None:
+    if case.torch:
+        pytest.importorskip("torch")
+    prof = profile(case, tmp_path)
+    name, qual, line = detected(prof)
+    if case.loop is not None:
+        want = (Path(case.loop_file or case.script).name, case.loop_line())
+        assert (name, line) == want, f"{case.name}: detected {describe(prof)}; truth: loop at {want}"
+    else:
+        assert line is None and qual == case.function, f"{case.name}: detected {describe(prof)}; truth {case.function}"
+    check_count(case, prof)
+
+
+def main() -> None:
+    """``python -m tests.corpus.test_corpus [NAME...]``: print truth vs detection for each case."""
+    import tempfile
+    wanted = set(sys.argv[1:])
+    for case in CASES:
+        if wanted and case.name not in wanted:
+            continue
+        truth = (f"loop at {Path(case.loop_file or case.script).name}:{case.loop_line()}" if case.loop
+                 else case.function)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                got = describe(profile(case, Path(tmp)))
+            except BaseException as exc:  # noqa: BLE001 - a table row, not a test
+                got = f"FAILED: {str(exc).splitlines()[0][:120]}"
+        print(f"| {case.name} | {truth}, {case.steps} steps | {got} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
