@@ -19,6 +19,7 @@ from advisor.capture.environment import collect_environment
 from advisor.capture.raw import RawCapture
 from advisor.capture.runner import Target, check_target, run_target
 from advisor.capture.sampler import Sampler, StopProfiling, code_key
+from advisor.capture.steptimer import StepTimer
 from advisor.capture.stepwatch import AutoStepWatch, NamedStepWatch
 from advisor.errors import OutputError, StepNotFound, UsageError
 from advisor.model import Outcome, Profile
@@ -38,12 +39,15 @@ class ProfileOptions:
     warmup: int = 1
     max_steps: int | None = None
     user_code: tuple[str, ...] = field(default_factory=tuple)
+    timing: str = "exact"  # "exact": time the step's calls (capture/steptimer.py); "sampled": samples only
 
     def check(self) -> None:
         if self.mode not in ("sample", "cprofile", "pyinstrument"):
             raise UsageError(f"unknown --mode {self.mode!r}; choose sample, cprofile or pyinstrument")
         if not (self.interval_s > 0) or self.interval_s > 10:
             raise UsageError(f"--interval must be between 0 and 10 seconds, got {self.interval_s}")
+        if self.timing not in ("exact", "sampled"):
+            raise UsageError(f"unknown --step-timing {self.timing!r}; choose exact or sampled")
         if self.warmup < 0:
             raise UsageError("--warmup must be 0 or more")
         if self.max_steps is not None and self.max_steps < 1:
@@ -71,20 +75,27 @@ def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
     return out
 
 
+def _loop_spec(spec: str) -> bool:
+    return ":" in spec and spec.rpartition(":")[2].isdigit()
+
+
 def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_steps: bool = False):
     """The profiler object for the mode, plus a watch-only sampler when --max-steps needs one
     (``count_steps``: count steps for a progress line even without --max-steps)."""
     watch = None
-    if options.max_steps is None and count_steps and options.mode == "sample":
-        watch = AutoStepWatch(options.warmup, 10**15, lambda c: user.is_user(code_key(c)))
-    elif options.max_steps is not None:
-        if options.step:
-            watch = NamedStepWatch(options.step, options.warmup, options.max_steps)
-        else:
-            watch = AutoStepWatch(options.warmup, options.max_steps, lambda c: user.is_user(code_key(c)))
+    limit = options.max_steps if options.max_steps is not None else 10**15
+    if options.step and not _loop_spec(options.step):
+        watch = NamedStepWatch(options.step, options.warmup, limit)
+    elif options.max_steps is not None or options.mode == "sample":
+        # In sample mode always: the step watch tells the step timer which function to time.
+        watch = AutoStepWatch(options.warmup, limit, lambda c: user.is_user(code_key(c)))
     if options.mode == "sample":
-        return Sampler(options.interval_s, step_watch=watch), None
-    watcher = Sampler(0.01, step_watch=watch) if watch is not None else None
+        sampler = Sampler(options.interval_s, step_watch=watch)
+        if options.timing == "exact" and watch is not None:
+            sampler.timer = StepTimer(threading.get_ident(), on_return=sampler.on_timed_return)
+            sampler.max_steps, sampler.warmup = options.max_steps, options.warmup
+        return sampler, None
+    watcher = Sampler(0.01, step_watch=watch) if watch is not None and options.max_steps is not None else None
     if options.mode == "cprofile":
         from advisor.capture.deterministic import DeterministicProfiler
 
@@ -205,6 +216,12 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
         sampler.on_stop = lambda: guard.request_stop(StopProfiling, Outcome(0, "max-steps", ""))
     both.on_stop = guard.shield
     guard.install()
+    # advisor's own objects (its modules, typer, rich, the config...) go to the permanent generation, so
+    # the script's collections do not walk tens of thousands of objects a plain run does not have.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     try:
         try:
             outcome = run_target(target, both, code)
@@ -218,6 +235,7 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     finally:
         if os.getpid() == pid:
             guard.close()
+            gc.unfreeze()
     profile = saved["profile"]
     if options.step and profile.step is None:
         raise_step_not_found(options.step, profile)

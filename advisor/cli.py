@@ -20,7 +20,7 @@ from advisor.errors import AdvisorError, UsageError
 from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
-_VALUE_OPTIONS = {"--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
+_VALUE_OPTIONS = {"--step-timing", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
                   "-c", "--user-code", "--export", "-m", "--format"}
 _script_args: list[str] = []
 _debug = False
@@ -71,6 +71,7 @@ def profile(
     export: List[str] = typer.Option([], "--export", help="Also write: speedscope (and pyisession in pyinstrument mode)."),
     formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
+    step_timing: str = typer.Option("exact", "--step-timing", help="exact (time each step call once the step is known) or sampled."),
     checkpoint: Optional[float] = typer.Option(None, "--checkpoint", help="Seconds between checkpoints of the profile (default 60; kept if the run is killed)."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
@@ -82,7 +83,7 @@ def profile(
     out = out.absolute()  # the script may change the working folder
     target = Target("module" if module else "script", module or script or "", tuple(_script_args))
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
-                             user_code=tuple(user_code))
+                             user_code=tuple(user_code), timing=step_timing)
     options.check()
     from advisor.pipeline import check_exports, load_cost_config, output_names
 

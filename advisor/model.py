@@ -146,6 +146,22 @@ class StepInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class StepTiming:
+    """Exact boundaries of the timed calls of one step function (``capture/steptimer.py``).
+
+    ``starts``/``ends`` are the same clock as the samples (seconds). ``exact``: every call after the first
+    was timed (the timer started during the first call seen), so counts and durations from it are exact.
+    """
+
+    frame: int
+    line: int | None
+    starts: tuple[float, ...]
+    ends: tuple[float, ...]
+    exact: bool
+    how: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A function called repeatedly: what step detection chose among (and what --step errors list)."""
 
@@ -183,6 +199,7 @@ class Profile:
     clock: dict[str, float] = field(default_factory=dict)
     samples: int = 0
     warnings: tuple[str, ...] = ()
+    timings: tuple[StepTiming, ...] = ()
     format: str = FORMAT
     version: int = VERSION
 
@@ -231,6 +248,8 @@ class Profile:
             "sources": self.sources,
             "clock": self.clock,
             "warnings": list(self.warnings),
+            "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
+                         "exact": t.exact, "how": t.how} for t in self.timings],
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -387,12 +406,27 @@ def _parse(d: dict[str, Any]) -> Profile:
         raise TypeError("command and environment must be objects")
     _check_command(command)
     clock = {str(k): _num(v, f"clock.{k}") for k, v in d.get("clock", {}).items()}
+    timings = []
+    for t in d.get("timings", []):
+        frame = _int(t["frame"], "timings.frame")
+        if not 0 <= frame < n:
+            raise ValueError("timings frame is not in the frame table")
+        starts = tuple(_num(x, "timings.starts") for x in t["starts"])
+        ends = tuple(_num(x, "timings.ends") for x in t["ends"])
+        if len(ends) > len(starts) or any(e < b for b, e in zip(starts, ends)):
+            raise ValueError("timings: each end must follow its start")
+        line = t.get("line")
+        if not isinstance(t.get("exact"), bool):
+            raise TypeError("timings.exact must be true or false")
+        timings.append(StepTiming(frame, None if line is None else _int(line, "timings.line"), starts, ends,
+                                  t["exact"], _str(t.get("how", ""), "timings.how")))
     return Profile(
         mode=mode, interval_s=_num(d["interval_s"], "interval_s", high=3600.0), command=command, environment=env,
         started_at=_str(d["started_at"], "started_at"), wall_s=_num(d["wall_s"], "wall_s"), outcome=outcome,
         frames=frames, stacks=tuple(stacks), step=step, candidates=candidates, calls=calls, sources=sources,
         clock=clock, samples=_int(d.get("samples", 0), "samples"),
         warnings=tuple(_str(w, "warning") for w in d.get("warnings", [])), version=VERSION,
+        timings=tuple(timings),
     )
 
 

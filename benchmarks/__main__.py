@@ -39,6 +39,11 @@ def _diagnose(workloads: tuple[str, ...], diag_scale: float, log) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:
+        from benchmarks import soak
+
+        return soak.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter workloads (~3 minutes)")
     ap.add_argument("--reps", type=int, help="interleaved repeats (default 4, quick 2)")

@@ -207,3 +207,15 @@ def test_a_new_run_moves_the_previous_runs_files_aside(spawn, tmp_path):
     assert set(os.listdir(out / "previous")) == {"profile.json", "report.html", "roi.xlsx"}
     assert not (out / "report.html").exists()  # no old report beside the new profile
     Profile.load(out / "profile.json")
+
+
+def test_an_out_folder_that_cannot_be_written_any_more_sends_the_profile_elsewhere(spawn, tmp_path):
+    # the script replaces the output folder by a file: like a full or vanished disk, nothing can be
+    # written there at the end; the profile must go to a temporary folder, and stderr says where
+    body = LOOP.replace("open(READY", "import shutil; shutil.rmtree(OUT); open(OUT, 'w').close(); open(READY")
+    proc, _ = _start(spawn, tmp_path, "OUT = " + repr(str(tmp_path / "o")) + "\n" + body, 30)
+    rc, _, err = proc.finish(timeout=120)
+    assert rc == 0, err[-2000:]
+    line = next(ln for ln in err.splitlines() if "the profile was saved to" in ln)
+    rescued = line.rsplit("saved to ", 1)[1].strip()
+    assert Profile.load(rescued).step is not None

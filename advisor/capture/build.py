@@ -14,6 +14,7 @@ from pathlib import Path
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.capture.raw import RawCapture, RawSample
+from advisor.capture.timing import exact_timings, timed_step
 from advisor.model import Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo
 
 _ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
@@ -112,10 +113,12 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
     frame_ids: dict[FrameKey, int] = {}
     keys: list[FrameKey] = []
     rows: list[tuple[tuple[int, ...], tuple[int, ...], float, int, Split]] = []
+    row_t: list[float] = []
     for s in raw.samples:
         frames, lines, new_from = _strip_root(s)
         if not frames:
             continue
+        row_t.append(s.t)
         ids = []
         for k in frames:
             fid = frame_ids.get(k)
@@ -145,6 +148,9 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
             loop_info = _auto_loop(step_fid, rows, table, keys, user, warmup, outcome)
             if loop_info is not None:
                 step_info, step_fid = loop_info[0], loop_info[0].frame
+    timings = exact_timings(raw, frame_ids)
+    if step_info is not None and step_info.loop_lines is None and raw.mode != "cprofile":
+        step_info = timed_step(step_info, timings, table, row_t, outcome)
     if loop_info is not None:
         regions = loop_info[1]
     else:
@@ -161,7 +167,7 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
         started_at=started_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
         stacks=tuple(stacks), step=step_info, candidates=tuple(cands[:50]), calls=calls, sources=sources,
-        clock=clock, samples=len(raw.samples), warnings=tuple(warnings),
+        clock=clock, timings=timings, samples=len(raw.samples), warnings=tuple(warnings),
     )
 
 

@@ -28,8 +28,11 @@ def collect_environment() -> dict[str, object]:
         version = getattr(mod, "__version__", None) if mod is not None else None
         if isinstance(version, str):
             libs[name] = version
+    from advisor.capture.stackread import reader_name
+
     return {
         "python": platform.python_version(),
+        "stack_reader": reader_name(),  # "c" (_stackread) or "python" (the fallback; docs/how-it-works.md)
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "machine": platform.machine(),

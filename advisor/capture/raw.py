@@ -37,4 +37,6 @@ class RawCapture:
     per_call_s: dict[FrameKey, float] | None = None  # cumulative time per call (cProfile mode)
     thread_cpu_s: float | None = None  # CPU clock of the profiled thread over the run
     dropped: int = 0
+    # exact step boundaries (steptimer.py): FrameKey -> {"starts", "ends", "since", "in_call", "how"}
+    timings: dict[FrameKey, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

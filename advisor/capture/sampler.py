@@ -35,6 +35,7 @@ from typing import Callable, Iterator
 
 from advisor.capture._probes import call_checker, close_fd, io_probe, native_id_of, run_delay_reader, running_probe
 from advisor.capture.stackread import KEEP, stack_reader
+from advisor.capture.steptimer import StepTimer
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
 
@@ -113,6 +114,10 @@ class Sampler:
         self.stop_requested = False
         self._step_watch = step_watch
         self.on_stop: Callable[[], None] = self._raise_stop  # replaced by the run's guard (capture/guard.py)
+        # Exact step boundaries once the step is known (steptimer.py); --max-steps then counts timed calls.
+        self.timer: StepTimer | None = None
+        self.max_steps: int | None = None  # --max-steps: measured steps after which to stop (with the timer)
+        self.warmup = 0
         self._running = False
         self._thread: threading.Thread | None = None
         self._gc_total = 0.0
@@ -155,6 +160,8 @@ class Sampler:
         self._running = False
         if self._thread is not None:
             self._thread.join()
+        if self.timer is not None:
+            self.timer.close()  # the step function gets its own code back
         if sys.getswitchinterval() == min(self._saved_switch, SWITCH_INTERVAL_S):
             sys.setswitchinterval(self._saved_switch)
         try:
@@ -175,6 +182,8 @@ class Sampler:
         clock, sleep, interval = self.clock, time.sleep, self.interval_s
         tid, cpu_clock = self.thread_id, self._cpu_clock
         read_stack = stack_reader()
+        watch, timer = self._step_watch, self.timer
+        wrappers = timer.wrappers if timer is not None else ()
         is_running, self._stat_fd = running_probe(self.native_id, cpu_clock)
         run_delay, delay_fd = run_delay_reader()
         is_call = call_checker()
@@ -204,6 +213,11 @@ class Sampler:
                 codes, lines, same, leaf_lasti, depth = got
                 if depth > len(codes):
                     self.deep_stacks += 1
+                if wrappers:  # the step timer's trampoline frames are advisor's, not the user's
+                    keep = [i for i, c in enumerate(codes) if c not in wrappers]
+                    if len(keep) != len(codes):
+                        same = sum(1 for i in keep if i < same)
+                        codes, lines = tuple(codes[i] for i in keep), tuple(lines[i] for i in keep)
                 # The thread just handed us the GIL may still run a few microseconds of CPython's
                 # hand-over code: read its scheduler state only after the stack walk, and twice.
                 run0 = is_running()
@@ -256,14 +270,37 @@ class Sampler:
                 # which the thread demonstrably held the GIL (bytecode, a long C call, or the GC).
                 records.append(wake, now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
                 last_acq, last_gc = now, gc_now
-                if self._step_watch is not None and not self.stop_requested and self._step_watch(codes, same):
-                    self.stop_requested = True
-                    self.on_stop()
+                if watch is not None:
+                    if not self.stop_requested and watch(codes, same) and not self._timed_stop():
+                        self.stop_requested = True
+                        self.on_stop()
+                    chosen = getattr(watch, "chosen", None)
+                    if chosen is None and timer is not None and hasattr(watch, "scan"):
+                        chosen = watch.chosen = watch.scan()  # defined, maybe not yet called
+                    if timer is not None and chosen is not None and chosen not in timer.calls:
+                        timer.watch(chosen, in_call=chosen in codes)
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
         close_fd(delay_fd)
 
     # ---- after stop ----------------------------------------------------------------------------------
+    def _timed_stop(self) -> bool:
+        """Whether the timer, not the sampled count, decides when to stop (it times the chosen step)."""
+        timer, chosen = self.timer, getattr(self._step_watch, "chosen", None)
+        return timer is not None and self.max_steps is not None and chosen in timer.calls
+
+    def on_timed_return(self, code: CodeType, ended: int) -> None:
+        """Called in the profiled thread after each timed call of a step function: stop after exactly
+        ``max_steps`` timed steps of the chosen one."""
+        if self.max_steps is None or self.stop_requested or code is not getattr(self._step_watch, "chosen", None):
+            return
+        calls = self.timer.calls.get(code) if self.timer is not None else None
+        # warm-up calls are among the timed ones unless the timer started during the first call
+        target = self.max_steps + max(0, self.warmup - (1 if calls is not None and calls.in_call else 0))
+        if ended >= target:
+            self.stop_requested = True
+            self.on_stop()
+
     def _raise_stop(self) -> None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), ctypes.py_object(StopProfiling))
 
@@ -316,5 +353,11 @@ class Sampler:
         if self._cpu_clock is None:
             warnings.append("no per-thread CPU clock on this platform: native vs waiting is told by "
                             "GIL hand-over only")
+        timings = {}
+        if self.timer is not None:
+            for code, c in list(self.timer.calls.items()):
+                n = min(len(c.starts), len(c.ends))
+                timings[code_key(code)] = {"starts": tuple(c.starts[:n]), "ends": tuple(c.ends[:n]),
+                                           "since": c.since, "in_call": c.in_call, "how": c.how}
         return RawCapture("sample", self.interval_s, samples, thread_cpu_s=self.thread_cpu_s,
-                          dropped=self.dropped, warnings=warnings)
+                          dropped=self.dropped, warnings=warnings, timings=timings)

@@ -20,6 +20,7 @@ Two implementations, the first that works:
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from types import CodeType
 from typing import Callable, Optional, Tuple
@@ -29,8 +30,9 @@ KEEP = 1024  # frames kept of a deeper stack: the outermost and innermost halves
 
 
 def stack_reader(prefer_c: bool = True) -> Callable[[int], StackRead]:
-    """The best available stack reader for this interpreter."""
-    if prefer_c:
+    """The best available stack reader for this interpreter (``ADVISOR_STACK_READER=python`` forces the
+    pure-Python one, for comparison and for the soak benchmark)."""
+    if prefer_c and os.environ.get("ADVISOR_STACK_READER", "") != "python":
         try:
             from advisor.capture import _stackread  # type: ignore[attr-defined]
         except ImportError:
@@ -44,6 +46,8 @@ def stack_reader(prefer_c: bool = True) -> Callable[[int], StackRead]:
 
 def reader_name() -> str:
     """Which reader ``stack_reader()`` uses here ("c" or "python"), for the profile's metadata."""
+    if os.environ.get("ADVISOR_STACK_READER", "") == "python":
+        return "python"
     try:
         from advisor.capture import _stackread  # type: ignore[attr-defined]  # noqa: F401
     except ImportError:

@@ -8,6 +8,7 @@ longer than asked, never shorter).
 
 from __future__ import annotations
 
+import sys
 from types import CodeType
 from typing import Callable
 
@@ -22,6 +23,7 @@ class NamedStepWatch:
         self.spec = spec
         self.limit = warmup + max_steps
         self.calls = 0
+        self.chosen: CodeType | None = None
         self._cache: dict[CodeType, bool] = {}
 
     def _is_step(self, code: CodeType) -> bool:
@@ -31,11 +33,33 @@ class NamedStepWatch:
         return hit
 
     def __call__(self, codes: tuple[CodeType, ...], same: int) -> bool:
-        for code in codes[same:]:
+        for depth, code in enumerate(codes):
             if self._is_step(code):
-                self.calls += 1  # a new call started: the previous ones are complete
-                return self.calls > self.limit
+                self.chosen = code  # the step timer times it from now on (steptimer.py)
+                if depth >= same:
+                    self.calls += 1  # a new call started: the previous ones are complete
+                    return self.calls > self.limit
+                return False
         return False
+
+
+    def scan(self) -> CodeType | None:
+        """The step function's code if the script has defined it already (looked up by name in
+        ``__main__`` or the named module), so that the step timer starts before its first call."""
+        spec = self.spec
+        module_name, _, qualname = spec.rpartition(":") if ":" in spec else ("__main__", "", spec)
+        module = sys.modules.get(module_name or "__main__")
+        if module is None:
+            return None
+        obj: object = module
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None) if not isinstance(obj, dict) else obj.get(part)
+            if obj is None:
+                return None
+        code = getattr(getattr(obj, "__func__", obj), "__code__", None)
+        if isinstance(code, CodeType) and self._is_step(code):
+            return code
+        return None
 
 
 class AutoStepWatch:
@@ -49,6 +73,7 @@ class AutoStepWatch:
         self.depth: dict[CodeType, int] = {}
         self._user: dict[CodeType, bool] = {}
         self._n = 0
+        self.chosen: CodeType | None = None
 
     def __call__(self, codes: tuple[CodeType, ...], same: int) -> bool:
         for depth, code in enumerate(codes):
@@ -63,9 +88,9 @@ class AutoStepWatch:
             if code not in self.depth or depth < self.depth[code]:
                 self.depth[code] = depth
         self._n += 1
-        if self._n % 50:
+        if self._n % (5 if self._n < 200 else 50):  # settle early, so the step timer starts early
             return False
-        step = self.current()
+        step = self.chosen = self.current()
         return step is not None and self.calls[step] > self.limit
 
     def current(self) -> CodeType | None:

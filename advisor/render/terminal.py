@@ -41,7 +41,15 @@ def split_words(split: Split) -> str:
 
 
 def _ms(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# how the step figures were obtained (profile.step.timing), as the terminal says it
+TIMING_WORDS = {"exact": "exact: each call timed at its entry and exit",
+                "timed": "timed at entry and exit; calls before the timer started are not counted",
+                "sampled": "estimated from samples", "cprofile": "call counts exact, times per call averaged"}
 
 
 def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] | None = None,
@@ -54,9 +62,11 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     console.print(Text.assemble(("step: ", "bold"), printable(f"{analysis.step_name} ({analysis.step_reason})")))
     st = analysis.stats
     if st.count:
-        warm = f" ({st.dropped_warmup} warm-up dropped)" if st.dropped_warmup else ""
-        console.print(f"steps: {st.count} measured{warm} · mean {_ms(st.mean_s)} · median {_ms(st.median_s)}"
-                      f" · p95 {_ms(st.p95_s)}")
+        warm = f", {st.dropped_warmup} warm-up dropped" if st.dropped_warmup else ""
+        timing = p.step.timing if p.step is not None else "sampled"
+        approx = "~" if timing == "sampled" else ""
+        console.print(f"steps: {approx}{st.count} measured ({TIMING_WORDS.get(timing, timing)}{warm}) · mean "
+                      f"{approx}{_ms(st.mean_s)} · median {approx}{_ms(st.median_s)} · p95 {approx}{_ms(st.p95_s)}")
     outside = analysis.outside_split + analysis.warmup_split
     console.print(f"time: {analysis.step_s:.2f} s in measured steps · {outside.total:.2f} s outside them "
                   f"(start-up, imports, warm-up, evaluation) · run {p.wall_s:.2f} s")

@@ -1,0 +1,254 @@
+"""Exact step boundaries: timestamps taken when the step function starts and returns.
+
+Samples tell *what* the step does; they cannot tell exactly *when* each step starts and ends (a 0.7 ms
+step between two 5 ms samples is invisible). Once the sampler has seen the step function (``--step``
+names it, or auto-detection settles on it), advisor times every later call of that one function:
+
+* Python 3.12+: ``sys.monitoring`` ``PY_START``/``PY_RETURN`` events enabled on that code object only
+  (local events), plus ``PY_UNWIND`` so that a step ending in an exception still closes.
+* Python 3.10/3.11: the function object's ``__code__`` is swapped for a small trampoline that records
+  the time, calls the original code (a clone of the function) and records the time again. Calls of any
+  other function cost nothing; each step call costs about a microsecond. The original code is put back
+  when the run ends. Functions that are generators/coroutines, or already wrapped, are not timed.
+
+Calls before the timer started (at most the first few, which are warm-up) are not timed: the profile
+says how many calls were timed and from when. Only calls made in the profiled thread are timed; a
+recursive step is timed at its outermost call.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import sys
+import threading
+import time
+import types
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+_NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
+MAX_WATCHED = 4
+
+
+@dataclass(slots=True)
+class Calls:
+    """Boundaries of the timed calls of one code object."""
+
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    depth: int = 0
+    since: float = 0.0  # when timing started
+    in_call: bool = False  # a call was running when timing started (it is not timed)
+    how: str = ""
+    skip_returns: int = 0
+
+    def enter(self, t: float) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self.starts.append(t)
+
+    def leave(self, t: float) -> None:
+        if self.depth <= 0:
+            if self.skip_returns:
+                self.skip_returns -= 1  # the call that was running when timing started
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            self.ends.append(t)
+
+
+class StepTimer:
+    """Times the calls of up to ``MAX_WATCHED`` step functions in one thread."""
+
+    def __init__(self, thread_id: int, clock: Callable[[], float] = time.perf_counter,
+                 on_return: Callable[[types.CodeType, int], None] | None = None) -> None:
+        self.thread_id = thread_id
+        self.clock = clock
+        self.on_return = on_return  # called in the profiled thread after each timed call ends
+        self.calls: dict[types.CodeType, Calls] = {}
+        self.refused: dict[types.CodeType, str] = {}
+        self.wrappers: set[types.CodeType] = set()  # trampoline codes: not the user's, dropped from stacks
+        self._restore: list[tuple[Any, types.CodeType, bool]] = []
+        self._lock = threading.Lock()
+        self._monitor = _Monitoring(self) if hasattr(sys, "monitoring") else None
+
+    def watch(self, code: types.CodeType, in_call: bool) -> bool:
+        """Start timing ``code`` (called from the sampler thread); False if it cannot be timed."""
+        with self._lock:
+            if code in self.calls or code in self.refused:
+                return code in self.calls
+            if len(self.calls) >= MAX_WATCHED:
+                return False
+            if code.co_flags & _NOT_PLAIN:
+                self.refused[code] = "a generator or coroutine"
+                return False
+            calls = Calls(since=self.clock(), in_call=in_call)
+            if self._monitor is not None:
+                ok = self._monitor.watch(code)
+                calls.how = "sys.monitoring"
+            else:
+                ok, why = self._trampoline(code, calls)
+                calls.how = "trampoline"
+                if not ok:
+                    self.refused[code] = why
+                    return False
+            if not ok:
+                self.refused[code] = "sys.monitoring has no free tool id"
+                return False
+            # A call running now has entered already: with sys.monitoring its return is seen, and must
+            # not close a timed call (the trampoline never sees it: that call runs the original code).
+            calls.skip_returns = 1 if (in_call and self._monitor is not None) else 0
+            self.calls[code] = calls
+            return True
+
+    def close(self) -> None:
+        """Stop timing and put every swapped ``__code__`` back."""
+        with self._lock:
+            if self._monitor is not None:
+                self._monitor.close()
+            for func, code, signed in self._restore:
+                try:
+                    func.__code__ = code
+                    if signed:
+                        del func.__signature__
+                except (TypeError, ValueError, AttributeError):
+                    pass
+            self._restore.clear()
+
+    # ---- 3.10 / 3.11: the trampoline ------------------------------------------------------------------
+    def _trampoline(self, code: types.CodeType, calls: Calls) -> tuple[bool, str]:
+        funcs = [f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType) and f.__code__ is code]
+        if not funcs:
+            return False, "no function object found for it"
+        wrapper = _wrapper_code(code)
+        if wrapper is None:
+            return False, "its closure cannot be mirrored"
+        tid, clock, get_ident, after = self.thread_id, self.clock, threading.get_ident, self.on_return
+
+        for func in funcs:
+            clone = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
+            clone.__kwdefaults__ = func.__kwdefaults__
+            clone.__qualname__ = func.__qualname__
+
+            def enter() -> bool:
+                if get_ident() != tid:
+                    return False
+                calls.enter(clock())
+                return True
+
+            def leave(timed: bool) -> None:
+                if timed:
+                    calls.leave(clock())
+                    if after is not None and calls.depth == 0:
+                        after(code, len(calls.ends))
+
+            bound = wrapper.replace(co_consts=tuple(
+                {"__advisor_enter__": enter, "__advisor_leave__": leave, "__advisor_call__": clone}.get(c, c)
+                if isinstance(c, str) else c for c in wrapper.co_consts))
+            signature = None
+            if "__signature__" not in getattr(func, "__dict__", {}):
+                try:  # so that inspect.signature(func) still reads the real parameters
+                    signature = inspect.signature(clone)
+                except (TypeError, ValueError):
+                    pass
+            try:
+                func.__code__ = bound
+            except (TypeError, ValueError) as exc:
+                return False, f"its code cannot be replaced ({exc})"
+            if signature is not None:
+                func.__signature__ = signature
+            self._restore.append((func, code, signature is not None))
+            self.wrappers.add(bound)
+        return True, ""
+
+
+def _wrapper_code(code: types.CodeType) -> types.CodeType | None:
+    """A code object ``(*args, **kwargs)`` that calls three constants: enter, the clone, leave; with the
+    same free variables as ``code`` (so it can replace it on the same function object)."""
+    free = code.co_freevars
+    cells = "".join(f"    {n} = None\n" for n in free)
+    uses = f"        if False: ({', '.join(free)},)\n" if free else ""
+    src = (f"def _outer():\n{cells}"
+           "    def _wrapper(*args, **kwargs):\n"
+           f"{uses}"
+           "        t = '__advisor_enter__'()\n"
+           "        try:\n"
+           "            return '__advisor_call__'(*args, **kwargs)\n"
+           "        finally:\n"
+           "            '__advisor_leave__'(t)\n"
+           "    return _wrapper\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "'str' object is not callable": these become the callables
+        module = compile(src, code.co_filename, "exec")
+    outer = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    inner = next(c for c in outer.co_consts if isinstance(c, types.CodeType))
+    if inner.co_freevars != free:
+        return None
+    # Named and placed like the original, so tracebacks, inspect.getsource and profilers read the same.
+    changes: dict[str, Any] = {"co_name": code.co_name, "co_firstlineno": code.co_firstlineno}
+    if hasattr(code, "co_qualname"):
+        changes["co_qualname"] = code.co_qualname
+    return inner.replace(**changes)
+
+
+class _Monitoring:
+    """Python 3.12+: local PY_START/PY_RETURN events on the watched code objects only."""
+
+    def __init__(self, timer: StepTimer) -> None:
+        self.timer = timer
+        self.tool: int | None = None
+
+    def _claim(self) -> bool:
+        mon = sys.monitoring  # type: ignore[attr-defined]
+        for tool in (mon.PROFILER_ID, 4, 3, 1, 0):
+            if mon.get_tool(tool) is None:
+                mon.use_tool_id(tool, "advisor")
+                self.tool = tool
+                break
+        if self.tool is None:
+            return False
+        ev, timer = mon.events, self.timer
+        tid, clock, get_ident = timer.thread_id, timer.clock, threading.get_ident
+        table = timer.calls
+
+        def start(code: types.CodeType, offset: int) -> Any:
+            c = table.get(code)
+            if c is not None and get_ident() == tid:
+                c.enter(clock())
+
+        def end(code: types.CodeType, offset: int, value: object) -> Any:
+            c = table.get(code)
+            if c is not None and get_ident() == tid:
+                c.leave(clock())
+                if timer.on_return is not None and c.depth == 0:
+                    timer.on_return(code, len(c.ends))
+
+        mon.register_callback(self.tool, ev.PY_START, start)
+        mon.register_callback(self.tool, ev.PY_RETURN, end)
+        mon.register_callback(self.tool, ev.PY_UNWIND, end)
+        mon.set_events(self.tool, ev.PY_UNWIND)  # rare: only while an exception unwinds
+        return True
+
+    def watch(self, code: types.CodeType) -> bool:
+        if self.tool is None and not self._claim():
+            return False
+        mon = sys.monitoring  # type: ignore[attr-defined]
+        mon.set_local_events(self.tool, code, mon.events.PY_START | mon.events.PY_RETURN)
+        return True
+
+    def close(self) -> None:
+        if self.tool is None:
+            return
+        mon = sys.monitoring  # type: ignore[attr-defined]
+        for code in list(self.timer.calls):
+            try:
+                mon.set_local_events(self.tool, code, 0)
+            except (ValueError, TypeError):
+                pass
+        mon.set_events(self.tool, 0)
+        for ev in (mon.events.PY_START, mon.events.PY_RETURN, mon.events.PY_UNWIND):
+            mon.register_callback(self.tool, ev, None)
+        mon.free_tool_id(self.tool)
+        self.tool = None

@@ -1,0 +1,151 @@
+"""Exact step boundaries (issue 13): the step's calls timed at their own entry and exit.
+
+The end-to-end checks compare advisor's per-step times with the script's own ``perf_counter`` around
+each call. The two intervals are nested (the script's encloses advisor's), so a busy machine stretches
+both alike: the comparison does not depend on load.
+"""
+
+import inspect
+import json
+import threading
+
+import pytest
+
+from advisor.capture.steptimer import StepTimer
+from advisor.model import Profile
+from tests.conftest import run_advisor
+
+
+def _make():
+    k = 3
+
+    def train_step(x, y=2, *, z=1):
+        s = 0
+        for i in range(200):
+            s += i * k
+        return s + x + y + z
+
+    return train_step
+
+
+def test_trampoline_times_calls_keeps_results_signature_and_restores():
+    step = _make()
+    code = step.__code__
+    timer = StepTimer(threading.get_ident())
+    expected = [step(i, z=0) for i in range(5)]
+    assert timer.watch(code, in_call=False)
+    assert [step(i, z=0) for i in range(5)] == expected
+    assert str(inspect.signature(step)) == "(x, y=2, *, z=1)"
+    calls = timer.calls[code]
+    assert len(calls.starts) == len(calls.ends) == 5
+    assert all(e >= b for b, e in zip(calls.starts, calls.ends))
+    timer.close()
+    assert step.__code__ is code and "__signature__" not in step.__dict__
+
+
+def test_exceptions_and_recursion_close_the_outermost_call_only():
+    def step(n):
+        if n < 0:
+            raise ValueError("boom")
+        return step(n - 1) if n else 0
+
+    timer = StepTimer(threading.get_ident())
+    timer.watch(step.__code__, in_call=False)
+    step(3)
+    with pytest.raises(ValueError):
+        step(-1)
+    calls = next(iter(timer.calls.values()))
+    timer.close()
+    assert len(calls.starts) == len(calls.ends) == 2  # the recursion is one call
+
+
+def test_calls_from_other_threads_are_not_timed():
+    step = _make()
+    timer = StepTimer(threading.get_ident())
+    timer.watch(step.__code__, in_call=False)
+    t = threading.Thread(target=lambda: [step(1) for _ in range(10)])
+    t.start()
+    t.join()
+    step(1)
+    calls = next(iter(timer.calls.values()))
+    timer.close()
+    assert len(calls.ends) == 1
+
+
+def test_generators_are_refused():
+    def gen():
+        yield 1
+
+    timer = StepTimer(threading.get_ident())
+    assert not timer.watch(gen.__code__, in_call=False)
+    assert "generator" in next(iter(timer.refused.values()))
+
+
+SCRIPT = """
+import json, sys, time
+CALLS = [0]
+def train_step(i):
+    CALLS[0] += 1
+    s = 0
+    for k in range(int(sys.argv[2])):
+        s += k * k % 7
+    return s
+data = [list(range(100)) for _ in range(30000)]  # set-up between the definition and the loop
+mine = []
+try:
+    for i in range(int(sys.argv[1])):
+        t0 = time.perf_counter()
+        train_step(i)
+        mine.append(time.perf_counter() - t0)
+finally:
+    with open(sys.argv[3], "w") as fh:
+        json.dump({"times": mine, "calls": CALLS[0]}, fh)
+"""
+
+
+def _run(tmp_path, steps, work, *opts):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    mine = tmp_path / "mine.json"
+    r = run_advisor(["profile", "--out", str(tmp_path / "o"), *opts, str(script), str(steps), str(work),
+                     str(mine)], timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return Profile.load(tmp_path / "o" / "profile.json"), json.loads(mine.read_text()), r.stderr
+
+
+@pytest.mark.parametrize("work", [1500, 60000])  # about 0.5 ms and 20 ms a step here
+def test_named_step_count_and_times_match_the_scripts_own_timing(tmp_path, work):
+    steps = 300 if work < 10000 else 40
+    prof, got, err = _run(tmp_path, steps, work, "--step", "train_step")
+    mine = got["times"]
+    step = prof.step
+    assert step.timing == "exact", step.reason
+    assert step.calls == steps
+    ours = list(step.durations_s)
+    assert len(ours) == steps - step.warmup
+    theirs = mine[step.warmup:]
+    # nested intervals: the script's own time encloses advisor's, by the trampoline's microseconds
+    gaps = [t - o for t, o in zip(theirs, ours)]
+    assert min(gaps) > -1e-6, min(gaps)
+    assert sorted(gaps)[int(0.95 * len(gaps))] < 2e-4 + 0.02 * max(theirs)
+    assert abs(sum(ours) - sum(theirs)) <= 0.02 * sum(theirs) + 2e-4 * len(ours)
+    assert f"{steps} calls" in err and "at least" not in err.split("step:")[1].splitlines()[0]
+
+
+def test_max_steps_stops_after_exactly_that_many_measured_steps(tmp_path):
+    prof, got, _ = _run(tmp_path, 10**6, 3000, "--step", "train_step", "--max-steps", "50")
+    assert prof.outcome.stopped_by == "max-steps"
+    assert len(prof.step.durations_s) == 50
+    assert got["calls"] == 51  # the warm-up call and 50 measured ones; the next one never started
+
+
+def test_auto_detected_step_is_timed_and_says_when_the_count_is_a_lower_bound(tmp_path):
+    prof, _, err = _run(tmp_path, 200, 30000)
+    step = prof.step
+    assert prof.frames[step.frame].key.qualname == "train_step"
+    assert step.timing in ("exact", "timed")
+    assert step.calls <= 200
+    if step.timing == "timed":
+        assert "at least" in step.reason
+    timing = next(t for t in prof.timings if t.frame == step.frame)
+    assert len(timing.ends) >= 100  # the timer started within the first steps
