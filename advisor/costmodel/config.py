@@ -80,9 +80,9 @@ class Thresholds:
 class Levers:
     """Step-wide changes that are not ports: what share of a cause each removes, and its effort."""
 
-    gc_removable: Range = Range(0.6, 0.85, 0.97)
+    gc_removable: Range = Range(0.6, 0.85, 1.0)
     gc_weeks: Range = Range(0.05, 0.1, 0.5)
-    pipeline_removable: Range = Range(0.5, 0.8, 0.95)
+    pipeline_removable: Range = Range(0.5, 0.85, 1.0)
     pipeline_weeks: Range = Range(0.2, 0.5, 2.0)
     io_removable: Range = Range(0.5, 0.8, 0.95)
     framework_compile_speedup: Range = Range(1.0, 1.3, 2.0)
