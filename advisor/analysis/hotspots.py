@@ -34,6 +34,20 @@ class Hotspot:
     samples: int
     calls: int | None
     lines: tuple[LineHeat, ...]
+    framework: str = ""  # "torch", "jax" or "tensorflow" when most of its own time runs in that framework
+    framework_share: float = 0.0  # fraction of its own time with a framework frame below it
+
+
+FRAMEWORKS = ("torch", "jax", "jaxlib", "tensorflow")
+
+
+def framework_of(file: str) -> str:
+    """The deep-learning framework a library file belongs to ("" for none): jaxlib counts as jax."""
+    parts = file.replace("\\", "/").split("/")
+    for name in FRAMEWORKS:
+        if name in parts[:-1] or parts[-1] in (f"{name}.py",):
+            return "jax" if name == "jaxlib" else name
+    return ""
 
 
 def _step_position(rec: StackRecord, step_frame: int | None) -> int:
@@ -64,6 +78,8 @@ def rank_hotspots(profile: Profile, region: str = "step") -> tuple[Hotspot, ...]
     owners: list[int] = []
     splits: list[tuple[float, float, float, float]] = []
     samples: list[int] = []
+    fw_of = [framework_of(f.key.file) if not f.user else "" for f in profile.frames]
+    fw_time: dict[int, dict[str, float]] = {}
     for rec in profile.stacks:
         if rec.region != region:
             continue
@@ -74,6 +90,10 @@ def rank_hotspots(profile: Profile, region: str = "step") -> tuple[Hotspot, ...]
         pairs = [(f, ln) for f, ln in zip(frames[pos + 1:], rec.lines[pos + 1:]) if user[f]]
         pairs.insert(0, (frames[pos], rec.lines[pos]))
         owners.append(pairs[-1][0])
+        fw = next((fw_of[f] for f in frames[pos + 1:] if fw_of[f]), "")
+        if fw:
+            per = fw_time.setdefault(pairs[-1][0], {})
+            per[fw] = per.get(fw, 0.0) + rec.split.total
         seen = dict.fromkeys(f for f, _ in pairs)  # recursion: a frame counts once per stack
         if len(seen) != len(pairs):
             firsts: dict[int, int] = {}
@@ -106,8 +126,12 @@ def rank_hotspots(profile: Profile, region: str = "step") -> tuple[Hotspot, ...]
     for fid in order:
         o, i = Split(*map(float, own[fid])), Split(*map(float, incl[fid]))
         calls = profile.calls.get(fid) if profile.calls is not None else None
+        fws = fw_time.get(fid, {})
+        fw = max(fws, key=lambda k: fws[k]) if fws else ""
+        fw_share = min(1.0, sum(fws.values()) / o.total) if fws and o.total > 0 else 0.0
         out.append(Hotspot(fid, profile.frames[fid].key, o, i, o.total / total, i.total / total,
-                           int(nsamp[fid]), calls, heat.get(fid, ())))
+                           int(nsamp[fid]), calls, heat.get(fid, ()),
+                           fw if fw_share >= 0.5 else "", fw_share))
     return tuple(out)
 
 

@@ -50,6 +50,15 @@ _SETTINGS: dict[str, dict[str, _Field]] = {
         "accelerator_min_share": _Field("number", low=0, high=1),
         "cheap_fraction": _Field("number", low=0, high=1),
     },
+    "levers": {
+        "gc_removable": _Field("range", low=0, high=1),
+        "gc_weeks": _Field("range", low=0),
+        "pipeline_removable": _Field("range", low=0, high=1),
+        "pipeline_weeks": _Field("range", low=0),
+        "io_removable": _Field("range", low=0, high=1),
+        "framework_compile_speedup": _Field("range", above=0),
+        "framework_weeks": _Field("range", low=0),
+    },
 }
 _TARGET: dict[str, _Field] = {
     "name": _Field("string"),

@@ -12,6 +12,7 @@ from advisor.costmodel import formulas as fm
 from advisor.costmodel.classify import classify
 from advisor.costmodel.config import CostConfig, Target, load_config
 from advisor.costmodel.effort import cost_range, effort_range
+from advisor.costmodel.items import build_items, combined, lead_line
 from advisor.costmodel.types import (JIT_VECTORIZE, PORT, Advice, Assumption, Category, KernelAdvice,
                                      PlanStep, Range, TargetEstimate)
 from advisor.costmodel.verdict import decide, money, rank, times
@@ -49,13 +50,28 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
             ests = [best] + [e for e in ests if e is not best]
         kernels.append(KernelAdvice(h, cat, verdict, reason, best, tuple(ests)))
     plan = port_plan(kernels, cfg)
+    items = build_items(analysis, cfg, kernels)
     notes = _notes(analysis, cfg, kernels, skipped)
+    if items:
+        both = combined(items)
+        notes.insert(0, f"First: {lead_line(items, cfg.is_builtin)}. All {len(items)} items together (their "
+                        f"shares are disjoint): step {both.typical:.2f}× ({both.low:.2f}–{both.high:.2f}×).")
+    gc_blind = _gc_blind_note(analysis)
+    if gc_blind:
+        notes.append(gc_blind)
     rest = analysis.hotspots[MAX_KERNELS:]
     if rest:
         notes.append(f"{len(rest):,} more functions, each at most {rest[0].self_share:.2%} of the step "
                      f"({sum(h.self_share for h in rest):.1%} together), were not judged")
     return Advice(analysis, cfg, tuple(kernels), plan, cfg.monthly_bill_usd,
-                  _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes))
+                  _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes), items)
+
+
+def _gc_blind_note(analysis: Analysis) -> str:
+    from advisor.analysis.stepwide import gc_cause
+
+    cause = gc_cause(analysis.profile, analysis.step_split, (), 1)
+    return "" if cause.visible else cause.note[:1].upper() + cause.note[1:] + "."
 
 
 def _python_version(profile: Profile) -> tuple[int, ...]:

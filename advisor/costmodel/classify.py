@@ -18,7 +18,8 @@ from advisor.analysis import Hotspot
 from advisor.costmodel.types import Category
 from advisor.model import Profile
 
-ARRAY_MODULES = ("numpy", "torch", "scipy", "jax")
+ARRAY_MODULES = ("numpy", "torch", "scipy", "jax", "tensorflow")
+FRAMEWORK_MODULES = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
 STRING_METHODS = {"split", "join", "strip", "lstrip", "rstrip", "lower", "upper", "replace", "encode",
                   "decode", "startswith", "endswith", "format", "find", "partition", "splitlines", "translate"}
 IO_NAMES = {"open", "read", "readline", "readlines", "write", "recv", "send", "sleep", "urlopen", "imread",
@@ -41,6 +42,8 @@ class Features:
     object_ops_in_loop: int = 0
     string_ops: int = 0
     io_calls: int = 0
+    framework_calls: int = 0  # calls into torch / jax / tensorflow (a subset of array_calls)
+    framework: str = ""  # the framework most called
 
 
 def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -57,15 +60,18 @@ def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef
     return by_name
 
 
-def _array_aliases(tree: ast.Module) -> set[str]:
-    names: set[str] = set()
+def _array_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> the array module it comes from (``np`` -> numpy, ``F`` -> torch, ``nn`` -> torch)."""
+    names: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
-                if a.name.split(".")[0] in ARRAY_MODULES:
-                    names.add(a.asname or a.name.split(".")[0])
+                top = a.name.split(".")[0]
+                if top in ARRAY_MODULES:
+                    names[a.asname or top] = top
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ARRAY_MODULES:
-            names.update(a.asname or a.name for a in node.names)
+            for a in node.names:
+                names[a.asname or a.name] = node.module.split(".")[0]
     return names
 
 
@@ -76,10 +82,11 @@ def _root(node: ast.expr) -> str | None:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, arrays: set[str]) -> None:
+    def __init__(self, arrays: dict[str, str]) -> None:
         self.f = Features()
         self.arrays = arrays
         self.level = 0
+        self.by_framework: dict[str, int] = {}
 
     def _loop(self, node: ast.AST) -> None:
         self.f.loops += 1
@@ -97,6 +104,10 @@ class _Visitor(ast.NodeVisitor):
         if root in self.arrays:
             self.f.array_calls += 1
             self.f.array_calls_in_loop += self.level > 0
+            fw = FRAMEWORK_MODULES.get(self.arrays[root], "")
+            if fw:
+                self.f.framework_calls += 1
+                self.by_framework[fw] = self.by_framework.get(fw, 0) + 1
         elif attr in STRING_METHODS or root == "re":
             self.f.string_ops += 1
         elif attr in IO_NAMES or root in IO_MODULES:
@@ -134,6 +145,8 @@ def features(func: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module) -> 
     v = _Visitor(_array_aliases(tree))
     for stmt in func.body:
         v.visit(stmt)
+    if v.by_framework:
+        v.f.framework = max(v.by_framework, key=lambda k: v.by_framework[k])
     return v.f
 
 
@@ -150,6 +163,7 @@ def size_and_complexity(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[i
 def classify(hotspot: Hotspot, profile: Profile) -> Category:
     """The category of ``hotspot`` with its evidence, size and complexity."""
     s = hotspot.self_split.shares()
+    gc_visible = profile.mode == "sample"
     func = tree = None
     source = profile.sources.get(hotspot.key.file)
     if source is not None and hotspot.key.kind == "python":
@@ -160,28 +174,62 @@ def classify(hotspot: Hotspot, profile: Profile) -> Category:
             func = None
     if func is None or tree is None:
         name = _from_split(s)
+        fw = hotspot.framework
         return Category(name, f"source not available: from the split alone ({_split_words(s)}); size assumed "
-                              f"{ASSUMED_LINES} lines, complexity {ASSUMED_COMPLEXITY}",
-                        ASSUMED_LINES, ASSUMED_COMPLEXITY)
+                              f"{ASSUMED_LINES} lines, complexity {ASSUMED_COMPLEXITY}" + _fw_words(fw, hotspot),
+                        ASSUMED_LINES, ASSUMED_COMPLEXITY, framework=fw, gc_visible=gc_visible)
     f = features(func, tree)
     lines, cc = size_and_complexity(func)
+    fw = hotspot.framework or (f.framework if f.framework_calls * 2 >= f.array_calls else "")
     name = decide(f, s)
-    why = evidence(f, s)
+    why = evidence(f, s) + _fw_words(fw, hotspot)
+    if fw:
+        # Framework code: its per-call cost is the framework's dispatch, which NumPy cannot batch away.
+        if name == "small-numpy-calls":
+            name = "vectorized" if s["native"] >= s["interpreted"] else "mixed"
+        return Category(name, why, lines, cc, framework=fw, gc_visible=gc_visible)
+    numpy_calls = f.array_calls - f.framework_calls
     tiny = _tiny_calls(hotspot, profile)
-    if tiny and f.array_calls >= 2 and name in ("vectorized", "mixed", "small-numpy-calls"):
+    if tiny and numpy_calls >= 2 and name in ("vectorized", "mixed", "small-numpy-calls"):
         # Called over and over for a short time each (one example at a time): the loop is the caller's,
         # and batching the calls is what pays, whatever share their C dispatch samples as native.
-        return Category("small-numpy-calls", f"{why}; {tiny}", lines, cc, dispatch_bound=True)
-    return Category(name, why, lines, cc)
+        return Category("small-numpy-calls", f"{why}; {tiny}", lines, cc, dispatch_bound=True,
+                        gc_visible=gc_visible)
+    return Category(name, why, lines, cc, gc_visible=gc_visible)
+
+
+def _fw_words(fw: str, hotspot: Hotspot) -> str:
+    if not fw:
+        return ""
+    if hotspot.framework_share > 0:
+        return f"; {hotspot.framework_share:.0%} of its time under {fw} frames"
+    return f"; calls {fw}"
+
+
+TINY_CALL_S = 200e-6  # a call this short is mostly dispatch (B14: ~0.7 µs per NumPy call, a few per call)
 
 
 def _tiny_calls(hotspot: Hotspot, profile: Profile) -> str:
-    """Evidence that a function is called many times for less than a sampling interval each, or ''."""
+    """Evidence that a function is called many times for a short time each, or ''.
+
+    With exact counts (cprofile mode) the mean call must be under ``TINY_CALL_S``. When sampling, a
+    function caught in a new call by nearly every sample is called at least once per interval; that
+    alone depends on the interval, so the caller only uses it for NumPy (not framework) code, where
+    batching pays whatever the exact call length.
+    """
+    if profile.step is not None and profile.step.frame == hotspot.frame:
+        return ""  # the step itself is called once a step, however short
+    if profile.mode == "cprofile":
+        calls = hotspot.calls or (profile.calls or {}).get(hotspot.frame, 0)
+        if calls < 100:
+            return ""
+        per_call = hotspot.inclusive_split.total / calls
+        if per_call >= TINY_CALL_S:
+            return ""
+        return f"{calls:,} calls of {per_call * 1e6:.0f} µs each (exact counts)"
     cand = next((c for c in profile.candidates if c.frame == hotspot.frame), None)
     if cand is None or hotspot.samples < 20 or profile.mode != "sample":
         return ""
-    if profile.step is not None and profile.step.frame == hotspot.frame:
-        return ""  # the step itself is called once a step, however short
     if cand.calls < 0.8 * hotspot.samples:
         return ""
     return (f"nearly every sample caught a new call ({cand.calls} calls in {hotspot.samples} samples): each "

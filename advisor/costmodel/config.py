@@ -77,6 +77,19 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class Levers:
+    """Step-wide changes that are not ports: what share of a cause each removes, and its effort."""
+
+    gc_removable: Range = Range(0.6, 0.85, 1.0)
+    gc_weeks: Range = Range(0.05, 0.1, 0.5)
+    pipeline_removable: Range = Range(0.5, 0.85, 1.0)
+    pipeline_weeks: Range = Range(0.2, 0.5, 2.0)
+    io_removable: Range = Range(0.5, 0.8, 0.95)
+    framework_compile_speedup: Range = Range(1.0, 1.3, 2.0)
+    framework_weeks: Range = Range(0.1, 0.5, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One place a kernel can go: speedup per code category, call cost, effort, maturity."""
 
@@ -106,6 +119,7 @@ class CostConfig:
     source: str  # BUILTIN or the file path
     values: dict[str, Any] = field(default_factory=dict)  # flattened key path -> value
     sources: dict[str, str] = field(default_factory=dict)  # key path -> citation or file
+    levers: Levers = field(default_factory=Levers)
 
     @property
     def monthly_bill_usd(self) -> float:
@@ -169,7 +183,7 @@ def load_config(path: str | Path | None = None, preset: str | None = None) -> Co
     """
     base_text = preset_text(preset) if preset else defaults_text()
     base = tomllib.loads(base_text)
-    sources = {k: f"PRIORS.md {v}" for k, v in citations(base_text).items()}
+    sources = {k: f"docs/sources.md {v}" for k, v in citations(base_text).items()}
     source = BUILTIN if preset is None else f"preset {preset}"
     if path is not None:
         p = Path(path)
@@ -270,13 +284,14 @@ def _build(data: dict[str, Any], source: str, sources: dict[str, str]) -> CostCo
     job = _section(data, "job", src)
     tm = _section(data, "team", src)
     th = _section(data, "thresholds", src)
+    lv = _section(data, "levers", src) if "levers" in data else {}
     raw_targets = data.get("targets")
     if not isinstance(raw_targets, dict) or not raw_targets:
         raise ConfigError(f"{src}: missing section [targets]")
     targets = {k: _target(k, v, src) for k, v in raw_targets.items()}
     return CostConfig(
         cluster=Cluster(**cl), step_fraction=job["step_fraction"], team=Team(**tm), thresholds=Thresholds(**th),
-        targets=targets, source=source, values=_flatten(data), sources=sources,
+        targets=targets, source=source, values=_flatten(data), sources=sources, levers=Levers(**lv),
     )
 
 

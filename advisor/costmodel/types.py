@@ -76,6 +76,8 @@ class Category:
     lines: int
     complexity: int  # cyclomatic complexity (radon)
     dispatch_bound: bool = False  # called over and over for less than a sampling interval each
+    framework: str = ""  # torch / jax / tensorflow when the time is in that framework: no NumPy levers
+    gc_visible: bool = True  # False in the deterministic modes, which cannot see the cyclic GC
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +121,4 @@ class Advice:
     assumptions: tuple[Assumption, ...]
     config_source: str  # "built-in defaults" or the file path
     notes: tuple[str, ...] = field(default_factory=tuple)
+    items: tuple[Any, ...] = ()  # costmodel.items.Item, largest savings first: what to do first, at any level

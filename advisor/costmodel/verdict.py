@@ -104,6 +104,12 @@ def _decide(hotspot: Hotspot, category: Category, estimates: list[TargetEstimate
         return FIX_IO, (f"It waits {s['waiting']:.0%} of its time ({where}): prefetch, add loader workers or "
                         "cache a binary format; no compiler shortens a wait."), None
     cheap, port, acc = (best_of(estimates, k) for k in ("cheap", "port", "accelerator"))
+    if category.framework:
+        return _framework(category, s, where, share, acc, config)
+    if not category.gc_visible and category.name == "object-heavy":
+        return LEAVE, (f"Object-heavy code ({where}), measured in a mode that cannot see the cyclic GC: its "
+                       "allocation cost may be collector time that gc.freeze() removes, not code a port "
+                       "speeds up. Profile in sample mode before porting it."), None
     if category.name == "small-numpy-calls":
         if cheap is not None and cheap.savings_per_month_usd.typical > 0:
             kept = f" while a {port.target_name} port keeps most of the per-call cost" if port else ""
@@ -135,6 +141,30 @@ def _decide(hotspot: Hotspot, category: Category, estimates: list[TargetEstimate
         return LEAVE, f"No port target is configured for this {category.name} ({where}).", None
     return LEAVE, (f"{s['interpreted']:.0%} interpreted {category.name} ({where}), but the best port, "
                    f"{_loss(port) if port_savings <= 0 else _slow(port, horizon)}."), None
+
+
+FRAMEWORK_LEVERS = {
+    "torch": "torch.compile, a fused optimizer (e.g. Adam(fused=True)), more intra-op threads "
+             "(torch.set_num_threads) when cores sit idle",
+    "jax": "jax.jit over the whole step, more XLA threads when cores sit idle",
+    "tensorflow": "tf.function(jit_compile=True), more intra-op threads when cores sit idle",
+}
+
+
+def _framework(category: Category, s: dict[str, float], where: str, share: float,
+               acc: TargetEstimate | None, config: CostConfig) -> tuple[str, str, TargetEstimate | None]:
+    """Framework code: no NumPy vectorization, no port; its levers are the framework's own, or a device."""
+    th, horizon = config.thresholds, config.team.horizon_months
+    fw = category.framework
+    levers = FRAMEWORK_LEVERS.get(fw, "the framework's own compiler and thread settings")
+    if s["native"] >= max(s.values()) and acc is not None and share >= th.accelerator_min_share \
+            and pays_within(acc, horizon):
+        return ACCELERATOR, (f"{fw} code, {s['native']:.0%} native ({where}): {_gain(acc)} after the "
+                             f"accelerator's node price, paid back in {_payback(acc)}."), acc
+    device = (f"an accelerator would {_short(acc, horizon)}" if share >= th.accelerator_min_share
+              else f"under the {th.accelerator_min_share:.0%} needed for an accelerator")
+    return LEAVE, (f"{fw} code ({where}, {s['native']:.0%} native, {s['interpreted']:.0%} interpreted): NumPy "
+                   f"vectorization and ports do not apply; its levers are {levers}; {device}."), None
 
 
 def _loss(e: TargetEstimate | None) -> str:

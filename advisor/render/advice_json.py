@@ -74,6 +74,13 @@ def _plan(p: PlanStep) -> dict[str, Any]:
             "pays_back": p.pays_back}
 
 
+def _item(it: Any) -> dict[str, Any]:
+    return {"kind": it.kind, "title": it.title, "scope": it.scope, "share": it.share,
+            "removed_share": _range(it.removed), "end_to_end": _range(it.end_to_end),
+            "savings_per_month_usd": _range(it.savings_per_month_usd), "cost_usd": _range(it.cost_usd),
+            "payback_months": _range(it.payback_months), "reason": it.reason, "sources": list(it.sources)}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return _num(value)
@@ -97,6 +104,7 @@ def advice_to_json(advice: Advice) -> dict[str, Any]:
         "step": {"name": a.step_name, "mean_s": a.stats.mean_s, "count": a.stats.count,
                  "split": _shares(a.step_split, a.step_s)},
         "kernels": [_kernel(k, a.step_s) for k in advice.kernels],
+        "items": [_item(it) for it in advice.items],
         "plan": [_plan(p) for p in advice.plan],
         "notes": list(advice.notes),
         "assumptions": [{"key": x.key, "value": _jsonable(x.value), "source": x.source} for x in advice.assumptions],

@@ -63,7 +63,24 @@ def _first_screen(advice: Advice) -> dict[str, Any]:
             "p95": fmt_duration(a.stats.p95_s), "plan": chosen, "n_ported": n_ported,
             "kernels_in_plan": [s.kernel for s in advice.plan[:n_ported]],
             "bill": fmt_usd(advice.monthly_bill_usd), "top": [_sentence(k) for k in top],
-            "split": split_view(a.step_split)}
+            "split": split_view(a.step_split), **_items_view(advice)}
+
+
+MAX_ITEMS = 6
+
+
+def _items_view(advice: Advice) -> dict[str, Any]:
+    """The ranked items (any kind, largest savings first) for the "Do this first" block."""
+    from advisor.costmodel.items import combined
+
+    items = advice.items[:MAX_ITEMS]
+    both = combined(advice.items) if advice.items else None
+    return {"answer_items": [{"kind": it.kind, "title": it.title, "scope": it.scope, "share": fmt_pct(it.share),
+                       "e2e": fmt_x(it.end_to_end.typical), "e2e_range": fmt_range(it.end_to_end),
+                       "savings": fmt_usd(it.savings_per_month_usd.typical), "cost": fmt_usd(it.cost_usd.typical),
+                       "reason": it.reason} for it in items],
+            "builtin": bool(getattr(advice.config, "is_builtin", False)), "n_items": len(advice.items),
+            "combined": f"{fmt_x(both.typical)} ({fmt_range(both)})" if both is not None else ""}
 
 
 def _sentence(k: KernelAdvice) -> dict[str, Any]:

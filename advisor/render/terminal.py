@@ -121,7 +121,20 @@ def verdict_cell(k: Any) -> str:
 
 
 def plan_line(advice: Any) -> str:
-    """One line: the paying part of the port plan (speedup range, $/month, payback), and the config used."""
+    """One line, the answer first: the largest item of any kind (GC, input pipeline, framework, a port)
+    with its range and dollars, then the port plan's paying part and the config used."""
+    from advisor.costmodel.items import lead_line
+
+    items = getattr(advice, "items", ())
+    ports = _port_words(advice)
+    if not items:
+        return ports
+    lead = lead_line(items, getattr(advice.config, "is_builtin", False))
+    more = f" (+{len(items) - 1} more item{'s' if len(items) > 2 else ''})" if len(items) > 1 else ""
+    return f"{lead}{more} · ports: {ports}"
+
+
+def _port_words(advice: Any) -> str:
     paying = [s for s in advice.plan if s.pays_back]
     where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
     if not paying:

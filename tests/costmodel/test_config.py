@@ -1,4 +1,4 @@
-"""Config loading and validation: defaults cite PRIORS.md, presets load, every error is one line with
+"""Config loading and validation: defaults cite docs/sources.md, presets load, every error is one line with
 its key path, and nothing but ConfigError escapes the loader."""
 
 import json
@@ -15,7 +15,7 @@ from advisor.costmodel.config import citations, defaults_text
 from advisor.costmodel.types import CATEGORIES
 from advisor.errors import ConfigError
 
-PRIORS = Path(__file__).resolve().parents[3] / "shared" / "PRIORS.md"
+SOURCES = Path(__file__).resolve().parents[2] / "docs" / "sources.md"
 REQUIRED_TARGETS = {"mojo", "rust", "cpp", "cython", "numba", "cpython-jit", "numpy-vectorize", "accelerator"}
 
 
@@ -50,12 +50,14 @@ def test_every_default_value_cites_a_source():
         assert not missing, f"values without a [citation]: {missing}"
 
 
-def test_cited_row_ids_exist_in_priors():
-    if not PRIORS.exists():
-        pytest.skip("PRIORS.md is not beside this checkout")
-    known = set(re.findall(r"^\|\s*([A-Z]\d+)\s*\|", PRIORS.read_text(), flags=re.M))
-    sections = set(re.findall(r"^#+\s*(\d+(?:\.\d+)?)\.?\s", PRIORS.read_text(), flags=re.M))
-    for key, cite in citations(defaults_text()).items():
+@pytest.mark.parametrize("preset", [None, *PRESETS])
+def test_every_citation_resolves_in_docs_sources(preset):
+    text = SOURCES.read_text(encoding="utf-8")
+    known = set(re.findall(r"^\|\s*([A-Z]\d+)\s*\|", text, flags=re.M))
+    sections = set(re.findall(r"^#+\s*(\d+(?:\.\d+)?)\.?\s", text, flags=re.M))
+    body = preset_text(preset) if preset else defaults_text()
+    assert "VERIFY" not in body and "issue 5" not in body and "PRIORS" not in body
+    for key, cite in citations(body).items():
         inside = cite[1:cite.index("]")]
         for token in re.split(r"[,\s]+", inside):
             if not token or token in ("ESTIMATE", "policy"):
@@ -64,7 +66,7 @@ def test_cited_row_ids_exist_in_priors():
                 assert token[1:] in sections, f"{key}: unknown section {token}"
                 continue
             for lo, hi in re.findall(r"([A-Z]\d+)(?:[–-]([A-Z]?\d+))?", token):
-                assert lo in known, f"{key}: {lo} is not a PRIORS.md row"
+                assert lo in known, f"{key}: {lo} is not an id in docs/sources.md"
 
 
 def test_presets_load_and_differ_only_in_cluster():
@@ -104,7 +106,7 @@ effort_multiplier = 4.0
     assert cfg.targets["rust"].effort_multiplier == 4.0
     assert cfg.targets["rust"].overhead_ns.typical == 35  # the rest of rust keeps its defaults
     assert cfg.sources["targets.rust.effort_multiplier"].startswith(str(path))
-    assert cfg.sources["targets.rust.overhead_ns"].startswith("PRIORS.md [B5")
+    assert cfg.sources["targets.rust.overhead_ns"].startswith("docs/sources.md [B5")
 
 
 @pytest.mark.parametrize("text, expected", [
