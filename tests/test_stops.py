@@ -219,3 +219,51 @@ def test_an_out_folder_that_cannot_be_written_any_more_sends_the_profile_elsewhe
     line = next(ln for ln in err.splitlines() if "the profile was saved to" in ln)
     rescued = line.rsplit("saved to ", 1)[1].strip()
     assert Profile.load(rescued).step is not None
+
+
+def test_pool_workers_terminated_by_the_pool_print_no_advisor_traceback(spawn, tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text("""
+import multiprocessing as mp, time
+def work(x):
+    time.sleep(2)
+    return x
+def train_step():
+    return sum(range(100000))
+if __name__ == "__main__":
+    pool = mp.get_context("fork").Pool(2)
+    pending = pool.map_async(work, range(8))
+    time.sleep(0.5)  # the workers are inside work() now
+    for _ in range(10):
+        train_step()
+    pool.terminate()  # SIGTERM to each worker
+    pool.join()
+    print("ok")
+""")
+    proc = spawn(["profile", "--out", str(tmp_path / "o"), str(script)])
+    rc, out, err = proc.finish(timeout=120)
+    assert rc == 0 and out.strip() == "ok", err[-2000:]
+    assert "Traceback" not in err and "Terminated" not in err
+
+
+def test_module_form_from_the_folder_that_holds_the_package(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "advisor"
+    if not exe.exists():
+        exe = shutil.which("advisor")
+    if exe is None:
+        pytest.skip("the advisor console script is not installed in this environment")
+    pkg = tmp_path / "mypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text("from mypkg.core import train_step\nfor _ in range(20):\n    train_step()\n")
+    (pkg / "core.py").write_text("def train_step():\n    return sum(range(100000))\n")
+    # the console script (its own folder, not the cwd, is first on sys.path), run from the package's parent
+    r = subprocess.run([str(exe), "profile", "-q", "--out", str(tmp_path / "o"), "-m", "mypkg"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert Profile.load(tmp_path / "o" / "profile.json").step is not None

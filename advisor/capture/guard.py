@@ -103,6 +103,10 @@ class RunGuard:
             self._prev_term = None
         self._prev_exit = os._exit
         os._exit = self._os_exit  # type: ignore[assignment]
+        if hasattr(os, "register_at_fork"):
+            # A forked child (a multiprocessing or DataLoader worker) must not inherit advisor's stop
+            # handling: SIGTERM from Pool.terminate() ends it silently, as in a plain run.
+            os.register_at_fork(after_in_child=self._in_child)
         for name, target in (("advisor-guard", self._watch), ("advisor-checkpoint", self._checkpoints)):
             if name == "advisor-checkpoint" and not self.checkpoint_s:
                 continue
@@ -135,6 +139,20 @@ class RunGuard:
             except (ValueError, OSError, TypeError):
                 pass
             self._prev_term = None
+
+    def _in_child(self) -> None:
+        if self._closed.is_set() or os.getpid() == self.pid:
+            return
+        self._closed.set()
+        try:
+            if signal.getsignal(signal.SIGTERM) == self._on_term:
+                signal.signal(signal.SIGTERM, self._prev_term if self._prev_term is not None else signal.SIG_DFL)
+        except (ValueError, OSError, TypeError):
+            pass
+        if sys.unraisablehook == self._unraisable:
+            sys.unraisablehook = self._prev_hook
+        if os._exit == self._os_exit:
+            os._exit = self._prev_exit  # type: ignore[assignment]
 
     # ---- stops ---------------------------------------------------------------------------------------
     def request_stop(self, exc_type: type[BaseException], outcome: Outcome) -> None:

@@ -52,10 +52,16 @@ def check_target(target: Target) -> types.CodeType | None:
     """Fail fast, before anything runs: a missing or unreadable script, a directory, a syntax error,
     an unknown module. Returns the compiled script code (None for a module)."""
     if target.kind == "module":
+        # as `python -m` does: the current folder first on sys.path (the advisor command's own folder is
+        # there instead when it runs from its console script)
+        saved = sys.path[:]
+        _set_path0(os.getcwd())
         try:
             spec = importlib.util.find_spec(target.name)
         except (ImportError, ValueError) as exc:
             raise UsageError(f"cannot find module {target.name!r}: {exc}") from None
+        finally:
+            sys.path[:] = saved
         if spec is None:
             raise UsageError(f"no module named {target.name!r} (run from the folder that contains it, "
                              "or install it)")

@@ -34,7 +34,7 @@ from types import CodeType
 from typing import Callable, Iterator
 
 from advisor.capture._probes import call_checker, close_fd, io_probe, native_id_of, run_delay_reader, running_probe
-from advisor.capture.stackread import KEEP, stack_reader
+from advisor.capture.stackread import BLOCKED, BYTECODE, C_CALL, EXTENSION, KEEP, native_probe, remove_probe, stack_reader
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
@@ -47,6 +47,20 @@ HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one bl
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
 INTERP, NATIVE, WAITING = 0, 1, 2
+
+
+_WAIT_FILES = ("threading.py", "queue.py", "selectors.py", "socket.py", "subprocess.py")
+_WAIT_DIRS = ("multiprocessing", "concurrent", "asyncio")
+
+
+def _waits(code: CodeType) -> bool:
+    """Whether the innermost frame is standard-library code that blocks on other threads or processes
+    (``Thread.join``, ``Queue.get``, a pipe, a pool's result)."""
+    name = code.co_filename
+    if name.endswith(_WAIT_FILES):
+        return True
+    parts = name.replace("\\", "/").split("/")
+    return len(parts) > 1 and parts[-2] in _WAIT_DIRS
 
 
 class StopProfiling(BaseException):
@@ -110,7 +124,8 @@ class Sampler:
         self.records = _Columns()
         self.stacks: dict[tuple[tuple[CodeType, ...], tuple[int, ...]], int] = {}
         self.dropped = 0
-        self.deep_stacks = 0  # samples whose stack was deeper than the reader keeps (middle trimmed)
+        self.deep_stacks = 0
+        self.probe_used = False  # samples whose stack was deeper than the reader keeps (middle trimmed)
         self.stop_requested = False
         self._step_watch = step_watch
         self.on_stop: Callable[[], None] = self._raise_stop  # replaced by the run's guard (capture/guard.py)
@@ -185,6 +200,8 @@ class Sampler:
         watch, timer = self._step_watch, self.timer
         wrappers = timer.wrappers if timer is not None else ()
         is_running, self._stat_fd = running_probe(self.native_id, cpu_clock)
+        probe = native_probe(tid, self.native_id)  # what the thread executes at each wake-up (Linux)
+        self.probe_used = probe is not None
         run_delay, delay_fd = run_delay_reader()
         is_call = call_checker()
         in_io, self._syscall_fd = io_probe(self.native_id)
@@ -201,7 +218,7 @@ class Sampler:
             pause = interval * (0.5 + jitter())
             delay0 = run_delay()
             wake = clock() + pause
-            sleep(pause)
+            kind = probe(pause) if probe is not None else sleep(pause)
             now = clock()
             # How late the GIL came, less the time this thread sat on a run queue (a busy machine):
             # what is left is the time the sampled thread kept the GIL after we asked for it.
@@ -209,7 +226,10 @@ class Sampler:
             try:
                 got = read_stack(tid)
                 if got is None:
-                    break  # the sampled thread has ended
+                    if not any(t.ident == tid for t in threading.enumerate()):
+                        break  # the sampled thread has ended
+                    self.dropped += 1  # no Python frame to read at this moment
+                    continue
                 codes, lines, same, leaf_lasti, depth = got
                 if depth > len(codes):
                     self.deep_stacks += 1
@@ -257,6 +277,18 @@ class Sampler:
                     state = NATIVE
                 else:
                     state = INTERP
+                if kind == BYTECODE:
+                    # On a CPU at the wake-up, executing bytecode (the native probe asked it then,
+                    # before the GIL changed hands): interpreted, whatever the hand-over looked like.
+                    state = INTERP
+                elif kind == C_CALL or kind == EXTENSION:
+                    # On a CPU inside a C function (json.loads, str.join, a NumPy call on a small
+                    # array...): native even when it held the GIL and gave it up at a bytecode boundary.
+                    state = NATIVE
+                elif kind == BLOCKED and state != WAITING and _waits(codes[-1]):
+                    # Off the CPU inside a join, a lock, a queue or a pipe: it waits for other threads
+                    # or processes, however busy they are.
+                    state = WAITING
                 sid = stacks.get(key)
                 if sid is None:
                     sid = stacks[key] = len(stacks)
@@ -271,29 +303,36 @@ class Sampler:
                 records.append(wake, now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
                 last_acq, last_gc = now, gc_now
                 if watch is not None:
+                    if timer is not None and hasattr(watch, "not_steps"):
+                        watch.not_steps = timer.refused
                     if not self.stop_requested and watch(codes, same) and not self._timed_stop():
                         self.stop_requested = True
                         self.on_stop()
                     chosen = getattr(watch, "chosen", None)
                     if chosen is None and timer is not None and hasattr(watch, "scan"):
                         chosen = watch.chosen = watch.scan()  # defined, maybe not yet called
-                    if timer is not None and chosen is not None and chosen not in timer.calls:
+                    if (timer is not None and chosen is not None and chosen not in timer.calls
+                            and codes.count(chosen) < 2):  # a recursive function is not timed
                         timer.watch(chosen, in_call=chosen in codes)
             except Exception:  # the sampler must never disturb the user's program
                 self.dropped += 1
         close_fd(delay_fd)
+        if probe is not None:
+            remove_probe()
 
     # ---- after stop ----------------------------------------------------------------------------------
     def _timed_stop(self) -> bool:
         """Whether the timer, not the sampled count, decides when to stop (it times the chosen step)."""
         timer, chosen = self.timer, getattr(self._step_watch, "chosen", None)
-        return timer is not None and self.max_steps is not None and chosen in timer.calls
+        return (timer is not None and self.max_steps is not None and chosen in timer.calls
+                and getattr(self._step_watch, "exact_stop", False))
 
     def on_timed_return(self, code: CodeType, ended: int) -> None:
         """Called in the profiled thread after each timed call of a step function: stop after exactly
         ``max_steps`` timed steps of the chosen one."""
-        if self.max_steps is None or self.stop_requested or code is not getattr(self._step_watch, "chosen", None):
-            return
+        if (self.max_steps is None or self.stop_requested or code is not getattr(self._step_watch, "chosen", None)
+                or not getattr(self._step_watch, "exact_stop", False)):
+            return  # an auto-detected step may still change: the sampled count stops the run
         calls = self.timer.calls.get(code) if self.timer is not None else None
         # warm-up calls are among the timed ones unless the timer started during the first call
         target = self.max_steps + max(0, self.warmup - (1 if calls is not None and calls.in_call else 0))

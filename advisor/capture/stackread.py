@@ -101,3 +101,59 @@ def _python_reader() -> Callable[[int], StackRead]:
         return codes, lines, same, leaf_lasti, depth
 
     return read
+
+
+BYTECODE, C_CALL, EXTENSION, BLOCKED = 1, 2, 3, 4
+
+
+def _call_opcodes() -> bytes:
+    """Opcode numbers (specialized ones included) of instructions that call a function that may be C."""
+    import dis
+    import opcode
+
+    names: dict[str, int] = dict(getattr(dis, "_all_opmap", None) or dis.opmap)
+    names.update(getattr(opcode, "_specialized_opmap", None) or {})
+    for i, n in enumerate(getattr(opcode, "_specialized_instructions", [])):  # 3.11: numbered after opmap
+        if n not in names and hasattr(dis, "_all_opname") and n in dis._all_opname:  # type: ignore[attr-defined]
+            names[n] = dis._all_opname.index(n)  # type: ignore[attr-defined]
+    calls = [v for n, v in names.items() if "CALL" in n and "INTRINSIC" not in n and "_PY_" not in n
+             and "ENTER_INIT" not in n and "PYFUNC" not in n and not n.startswith("INSTRUMENTED_") and 0 <= v < 256]
+    return bytes(sorted(set(calls)))
+
+
+def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], int] | None:
+    """``sleep_probe(seconds) -> kind`` (see ``_stackread.c``) for the given thread, or None where the
+    probe is not available (no C extension, not Linux x86-64/arm64, ``ADVISOR_NATIVE_PROBE=off``, the
+    signal is taken)."""
+    if os.environ.get("ADVISOR_NATIVE_PROBE", "") == "off" or native_id is None:
+        return None
+    if os.environ.get("ADVISOR_STACK_READER", "") == "python":
+        return None
+    try:
+        from advisor.capture import _stackread  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    install = getattr(_stackread, "probe_install", None)
+    if install is None:
+        return None
+    try:
+        if not install(thread_ident, native_id, _call_opcodes()):
+            return None
+    except (OSError, ValueError, TypeError, OverflowError):
+        return None
+    sleep_probe = _stackread.sleep_probe
+
+    def probe(seconds: float) -> int:
+        return sleep_probe(seconds, min(0.005, max(0.001, seconds)))
+
+    return probe
+
+
+def remove_probe() -> None:
+    try:
+        from advisor.capture import _stackread  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    remove = getattr(_stackread, "probe_remove", None)
+    if remove is not None:
+        remove()

@@ -30,6 +30,10 @@ from typing import Any, Callable
 
 _NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 MAX_WATCHED = 4
+# A function called more than MAX_RATE times a second (after FREQUENT_AFTER calls) is a helper, not a
+# step (steps of 0.5 ms and up run at most 2,000 a second): it gets its code back.
+MAX_RATE = 5000.0
+FREQUENT_AFTER = 2000
 
 
 @dataclass(slots=True)
@@ -103,6 +107,24 @@ class StepTimer:
             self.calls[code] = calls
             return True
 
+    def _unwrap(self, code: types.CodeType, why: str) -> None:
+        """Stop timing ``code`` and give its functions their code back."""
+        with self._lock:
+            keep = []
+            for func, original, signed in self._restore:
+                if original is code:
+                    try:
+                        func.__code__ = original
+                        if signed:
+                            del func.__signature__
+                    except (TypeError, ValueError, AttributeError):
+                        pass
+                else:
+                    keep.append((func, original, signed))
+            self._restore[:] = keep
+            self.calls.pop(code, None)
+            self.refused[code] = why
+
     def close(self) -> None:
         """Stop timing and put every swapped ``__code__`` back."""
         with self._lock:
@@ -125,7 +147,7 @@ class StepTimer:
         wrapper = _wrapper_code(code)
         if wrapper is None:
             return False, "its closure cannot be mirrored"
-        tid, clock, get_ident, after = self.thread_id, self.clock, threading.get_ident, self.on_return
+        tid, clock, get_ident, after, timer = self.thread_id, self.clock, threading.get_ident, self.on_return, self
 
         for func in funcs:
             clone = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
@@ -135,7 +157,18 @@ class StepTimer:
             def enter() -> bool:
                 if get_ident() != tid:
                     return False
-                calls.enter(clock())
+                if calls.depth > 0:
+                    # Recursion: every level would add a trampoline frame and a C-level call (a
+                    # RecursionError, or the C stack, on deep recursion). Give the function its code
+                    # back at once; this step is then not timed.
+                    timer._unwrap(code, "recursive")
+                    return False
+                now = clock()
+                n = len(calls.starts)
+                if n >= FREQUENT_AFTER and now - calls.since < n / MAX_RATE:
+                    timer._unwrap(code, "called too often to be a step")  # a helper, not the step
+                    return False
+                calls.enter(now)
                 return True
 
             def leave(timed: bool) -> None:

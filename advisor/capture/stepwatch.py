@@ -24,6 +24,7 @@ class NamedStepWatch:
         self.limit = warmup + max_steps
         self.calls = 0
         self.chosen: CodeType | None = None
+        self.exact_stop = True  # the user named the step: --max-steps may count its timed calls
         self._cache: dict[CodeType, bool] = {}
 
     def _is_step(self, code: CodeType) -> bool:
@@ -74,6 +75,11 @@ class AutoStepWatch:
         self._user: dict[CodeType, bool] = {}
         self._n = 0
         self.chosen: CodeType | None = None
+        # an auto-detected choice may still change (a per-op helper first): --max-steps counts samples
+        self.exact_stop = False
+        # functions the step timer found to be helpers (called thousands of times a second) or could not
+        # time: never the step; the sampler fills it
+        self.not_steps: dict[CodeType, str] = {}
 
     def __call__(self, codes: tuple[CodeType, ...], same: int) -> bool:
         for depth, code in enumerate(codes):
@@ -88,13 +94,15 @@ class AutoStepWatch:
             if code not in self.depth or depth < self.depth[code]:
                 self.depth[code] = depth
         self._n += 1
-        if self._n % (5 if self._n < 200 else 50):  # settle early, so the step timer starts early
+        if self._n >= 100 and self._n % (5 if self._n < 200 else 50) == 0:
+            self.chosen = self.current()  # the step timer times it (after 100 samples, checked often)
+        if self._n % 50:
             return False
-        step = self.chosen = self.current()
+        step = self.current()
         return step is not None and self.calls[step] > self.limit
 
     def current(self) -> CodeType | None:
-        cands = [c for c, n in self.calls.items() if n >= 2]
+        cands = [c for c, n in self.calls.items() if n >= 2 and c not in self.not_steps]
         if not cands:
             return None
         best = max(cands, key=lambda c: self.weight[c])

@@ -43,20 +43,21 @@ def test_trampoline_times_calls_keeps_results_signature_and_restores():
     assert step.__code__ is code and "__signature__" not in step.__dict__
 
 
-def test_exceptions_and_recursion_close_the_outermost_call_only():
+def test_a_step_that_raises_still_closes_its_call():
     def step(n):
         if n < 0:
             raise ValueError("boom")
-        return step(n - 1) if n else 0
+        return n
 
     timer = StepTimer(threading.get_ident())
     timer.watch(step.__code__, in_call=False)
     step(3)
     with pytest.raises(ValueError):
         step(-1)
+    step(4)
     calls = next(iter(timer.calls.values()))
     timer.close()
-    assert len(calls.starts) == len(calls.ends) == 2  # the recursion is one call
+    assert len(calls.starts) == len(calls.ends) == 3
 
 
 def test_calls_from_other_threads_are_not_timed():
@@ -149,3 +150,20 @@ def test_auto_detected_step_is_timed_and_says_when_the_count_is_a_lower_bound(tm
         assert "at least" in step.reason
     timing = next(t for t in prof.timings if t.frame == step.frame)
     assert len(timing.ends) >= 100  # the timer started within the first steps
+
+
+def test_a_deeply_recursive_function_is_given_its_code_back_not_a_recursion_error():
+    import sys
+
+    def rec(n):
+        return rec(n - 1) + 1 if n else 0
+
+    timer = StepTimer(threading.get_ident())
+    timer.watch(rec.__code__, in_call=False)
+    limit = sys.getrecursionlimit()
+    assert rec(int(limit * 0.8)) == int(limit * 0.8)  # two frames a level would overflow here
+    if hasattr(sys, "monitoring"):  # 3.12+: no extra frame; the recursion is one timed call
+        assert len(timer.calls[rec.__code__].ends) == 1
+    else:  # the trampoline gave the function its code back at the first nested call
+        assert rec.__code__ not in timer.calls and timer.refused[rec.__code__] == "recursive"
+    timer.close()
