@@ -73,10 +73,10 @@ def _is_backward(key: FrameKey) -> bool:
 
 
 def ddp_seen(profile: Profile) -> bool:
-    """DistributedDataParallel ran in this profile (its forward is in some stack)."""
-    return any(f.key.qualname.startswith("DistributedDataParallel.")
-               and f.key.file.replace("\\", "/").endswith(_DDP_FILE)
-               for f in profile.frames)
+    """DistributedDataParallel ran in the measured step (its methods are on some step stack)."""
+    ddp = {i for i, f in enumerate(profile.frames) if f.key.qualname.startswith("DistributedDataParallel.")
+           and f.key.file.replace("\\", "/").endswith(_DDP_FILE)}
+    return bool(ddp) and any(rec.region == "step" and not ddp.isdisjoint(rec.frames) for rec in profile.stacks)
 
 
 def cuda_seen(profile: Profile) -> bool:
