@@ -9,16 +9,14 @@ its numbers, as the per-rank advice does.
 from __future__ import annotations
 
 import statistics
-from typing import TYPE_CHECKING
 
+from advisor.merge.core import MIN_SAMPLES, MergeAdvice, Merged, MergedHotspot  # core imports this lazily
 from advisor.render._format import fmt_duration, fmt_pct
-
-if TYPE_CHECKING:  # pragma: no cover
-    from advisor.merge.core import Merged, MergeAdvice, MergedHotspot
 
 OVERLAP_SHARE = 0.15  # even the last rank to arrive spends this share of its step in collectives
 OWN_HOTSPOT_SHARE = 0.10  # a function explains this share of the imbalance at least
 MAX_OWN = 3
+BALANCED_SPREAD = 0.20  # own work per step within 20% across ranks, and no straggler: balanced
 
 
 def straggler_hotspots(m: Merged, rank: int) -> list[tuple[MergedHotspot, float]]:
@@ -34,7 +32,7 @@ def straggler_hotspots(m: Merged, rank: int) -> list[tuple[MergedHotspot, float]
     return sorted(out, key=lambda t: -t[1])[:MAX_OWN]
 
 
-def _straggler(m: Merged, MergeAdvice: type) -> list[MergeAdvice]:
+def _straggler(m: Merged) -> list[MergeAdvice]:
     out = []
     waiting = [r for r in m.ranks if r.rank not in m.stragglers]
     for rank in m.stragglers[:3]:
@@ -65,7 +63,7 @@ def _straggler(m: Merged, MergeAdvice: type) -> list[MergeAdvice]:
     return out
 
 
-def _overlap(m: Merged, MergeAdvice: type) -> list[MergeAdvice]:
+def _overlap(m: Merged) -> list[MergeAdvice]:
     floor = min(r.wait_s for r in m.ranks)
     step = statistics.median(r.mean_s for r in m.ranks)
     if step <= 0 or floor / step < OVERLAP_SHARE:
@@ -82,10 +80,15 @@ def _overlap(m: Merged, MergeAdvice: type) -> list[MergeAdvice]:
 def advise_merged(m: Merged, cuda: bool) -> tuple[MergeAdvice, ...]:
     """Advice for a merged run: stragglers and their own hotspots, the imbalance, the transfer cost, and
     caveats on how the waiting was measured."""
-    from advisor.merge.core import MergeAdvice
-
-    out = _straggler(m, MergeAdvice) + _overlap(m, MergeAdvice)
-    if len(m.ranks) > 1 and not out:
+    out = _straggler(m) + _overlap(m)
+    few = min(r.samples for r in m.ranks) < MIN_SAMPLES
+    if len(m.ranks) > 1 and not m.stragglers and not few and m.spread_share > BALANCED_SPREAD:
+        fast = min(m.ranks, key=lambda r: r.busy_s)
+        out.insert(0, MergeAdvice("imbalance", (
+            f"no single straggler, but own work per step ranges from {fmt_duration(fast.busy_s)} (rank {fast.rank}) "
+            f"to {fmt_duration(m.row(m.slowest).busy_s)} (rank {m.slowest}): in a synchronous job every rank waits "
+            "for the slowest; balance the data per rank (samples, tokens, sequence lengths) or the hosts.")))
+    if len(m.ranks) > 1 and not out and not few:
         out.append(MergeAdvice("balanced", (
             f"ranks are balanced (own work per step differs by {fmt_duration(m.spread_s)}, "
             f"{fmt_pct(m.spread_share)}) and collectives are a small part of the step: nothing to gain "

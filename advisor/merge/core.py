@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 STRAGGLER_MARGIN = 0.10  # busier than the median rank by 10%: beyond sampling noise on 100+ samples
+MIN_SAMPLES = 50  # per rank, in the measured step, before a straggler is named
 MAX_HOTSPOTS = 15
 
 
@@ -191,7 +192,8 @@ def merge(ranks: list[RankProfile], notes: Iterable[str] = ()) -> Merged:
     busy = [r.busy_s for r in rows]
     median = statistics.median(busy)
     slowest = rows[max(range(len(rows)), key=lambda i: busy[i])].rank
-    stragglers = tuple(r.rank for r in rows if len(rows) > 1 and r.busy_s > median * (1 + STRAGGLER_MARGIN))
+    enough = len(rows) > 1 and min(r.samples for r in rows) >= MIN_SAMPLES
+    stragglers = tuple(r.rank for r in rows if enough and r.busy_s > median * (1 + STRAGGLER_MARGIN))
     typical = statistics.median([r.busy_s for r in rows if r.rank not in stragglers] or busy)
     world = max([rp.world_size or 0 for rp in ranks] + [len(ranks)])
     notes = list(notes) + _coverage_notes(ranks, rows, world)
@@ -215,7 +217,12 @@ def _coverage_notes(ranks: list[RankProfile], rows: list[RankRow], world: int) -
     few = [r.rank for r in rows if r.samples < 200]
     if few:
         notes.append(f"rank {', '.join(map(str, few[:10]))}: under 200 samples in the measured step; per-rank "
-                     "differences below about 10% are noise")
+                     "differences below about 10% are noise"
+                     + (f" (no straggler is named under {MIN_SAMPLES})" if min(r.samples for r in rows) < MIN_SAMPLES
+                        else ""))
+    if len(rows) > 1 and all(r.wait_s == 0 for r in rows):
+        notes.append("no rank was seen in a collective: the ranks ran independently, or their collectives "
+                     "left no frame advisor knows (docs/how-it-works.md, Ranks)")
     return notes
 
 

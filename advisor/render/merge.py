@@ -59,7 +59,8 @@ def headline(m: Any) -> str:
         others = [r for r in m.ranks if r.rank not in m.stragglers]
         wait = max(r.wait_s for r in others) if others else 0.0
         return (f"straggler: {who} ({fmt_duration(m.row(m.slowest).busy_s)} own work per step vs "
-                f"{fmt_duration(m.typical_busy_s)}); the others wait up to {fmt_duration(wait)} per step on it")
+                f"{fmt_duration(m.typical_busy_s)})"
+                + (f"; the others wait up to {fmt_duration(wait)} per step on it" if wait > 0 else ""))
     return (f"no straggler: own work per step differs by {fmt_duration(m.spread_s)} ({fmt_pct(m.spread_share)}) "
             f"between ranks; slowest rank {m.slowest}")
 

@@ -141,3 +141,16 @@ def test_cli_merge_bad_input_is_one_line(tmp_path, setup, message):
     r = run_advisor(["merge", str(target)])
     assert r.returncode == 2
     assert r.stderr.startswith(message) and "Traceback" not in r.stderr
+
+
+def test_too_few_samples_name_no_straggler():
+    from dataclasses import replace
+
+    def thin(p):
+        return replace(p, stacks=tuple(replace(s, samples=2) for s in p.stacks))
+
+    ranks = [RankProfile(r.rank, None, thin(r.profile)) for r in two_ranks()]  # type: ignore[arg-type]
+    m = merge(ranks)
+    assert m.stragglers == () and m.slowest == 1
+    assert not [a for a in m.advice if a.kind in ("straggler", "balanced")]
+    assert any("no straggler is named under 50" in n for n in m.notes)
