@@ -172,6 +172,7 @@ def _merged_hotspots(frames: list[pd.DataFrame], rows: list[RankRow]) -> tuple[M
     files = allf.groupby(["qualname", "base", "line"])["file"].first()
     stats = pd.DataFrame({"mean": table.mean(axis=1), "min": table.min(axis=1), "max": table.max(axis=1),
                           "argmax": table.idxmax(axis=1)}).sort_values("max", ascending=False)
+    stats = stats[stats["max"] > 0]  # a function whose every sample was waiting on other ranks
     out = []
     for key, s in stats.head(MAX_HOTSPOTS).iterrows():
         qualname, base, line = key

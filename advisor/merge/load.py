@@ -16,7 +16,7 @@ from typing import Iterable
 
 from advisor.errors import UsageError
 from advisor.model import Profile
-from advisor.ranks import RANK_PREFIX
+from advisor.ranks import MAX_WORLD, RANK_PREFIX
 
 PROFILE_NAME = "profile.json"
 _RANK_FOLDER = re.compile(rf"^{RANK_PREFIX}(\d{{1,7}})$")
@@ -65,8 +65,9 @@ def _candidates(folder: Path) -> list[Path]:
 
 def _rank_of(path: Path, profile: Profile) -> int:
     d = profile.environment.get("distributed")
-    if isinstance(d, dict) and isinstance(d.get("rank"), int) and not isinstance(d.get("rank"), bool):
-        return int(d["rank"])
+    rank = d.get("rank") if isinstance(d, dict) else None
+    if isinstance(rank, int) and not isinstance(rank, bool) and 0 <= rank < MAX_WORLD:
+        return rank
     m = _RANK_FOLDER.match(path.parent.name)
     if m:
         return int(m.group(1))
