@@ -8,6 +8,7 @@ script (or after ``-m MODULE``) belongs to the script, so ``advisor profile trai
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from advisor._version import __version__
 from advisor.errors import AdvisorError, UsageError
+from advisor.ranks import rank_out_dir
 from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
@@ -80,7 +82,7 @@ def profile(
 
     if (script is None) == (module is None):
         raise UsageError("give a script to profile (advisor profile train.py ...) or -m MODULE")
-    out = out.absolute()  # the script may change the working folder
+    out = rank_out_dir(out.absolute(), os.environ)  # absolute: the script may chdir; rank-N/ under torchrun
     target = Target("module" if module else "script", module or script or "", tuple(_script_args))
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
                              user_code=tuple(user_code), timing=step_timing)
@@ -182,6 +184,31 @@ def compare(
         write_atomic(json_out, render_compare_json(result).encode("utf-8"))
     if html_out is not None:
         write_atomic(html_out, render_compare_html(result).encode("utf-8"))
+
+
+@app.command(epilog="  torchrun --nproc-per-node 4 -m advisor profile --out runs/job train.py\n\n"
+                     "  advisor merge runs/job\n\n  advisor merge node0-out/ node1-out/ --out merged/")
+def merge(
+    folders: List[Path] = typer.Argument(..., metavar="DIR...", help="Run folders holding rank-N/profile.json."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where merged.json and merged.html go (default: the first DIR)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """The ranks of one distributed run side by side: stragglers, waiting on other ranks, merged hotspots."""
+    from advisor.api import OutputLock, prepare_output
+    from advisor.merge import merge_paths
+    from advisor.model import write_atomic
+    from advisor.render.merge import render_merged_html, render_merged_json, render_merged_text
+
+    merged = merge_paths(folders)
+    target = out if out is not None else (folders[0] if folders[0].is_dir() else folders[0].parent)
+    out_dir = prepare_output(target)
+    with OutputLock(out_dir):
+        paths = [write_atomic(out_dir / "merged.json", render_merged_json(merged).encode("utf-8")),
+                 write_atomic(out_dir / "merged.html", render_merged_html(merged).encode("utf-8"))]
+    if not quiet:
+        print(render_merged_text(merged), end="")
+    for p in paths:
+        err.print(f"saved: {printable(p)}", markup=False)
 
 
 @app.command(epilog="  advisor check advisor-out/profile.json --budget advisor-budget.toml --baseline base/profile.json")
