@@ -119,3 +119,4 @@ class Advice:
     assumptions: tuple[Assumption, ...]
     config_source: str  # "built-in defaults" or the file path
     notes: tuple[str, ...] = field(default_factory=tuple)
+    measured: tuple[Any, ...] = field(default_factory=tuple)  # experiments.results.Tryout from `advisor try`
