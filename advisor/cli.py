@@ -22,8 +22,9 @@ from advisor.ranks import rank_out_dir
 from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
-_VALUE_OPTIONS = {"--step-timing", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o", "--config",
-                  "-c", "--user-code", "--export", "-m", "--format"}
+_VALUE_OPTIONS = {"--step-timing", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o",
+                  "--config", "-c", "--user-code", "--export", "-m", "--format", "--only", "--steps", "--rounds", "--budget",
+                  "--python"}
 _script_args: list[str] = []
 _debug = False
 
@@ -75,6 +76,7 @@ def profile(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
     step_timing: str = typer.Option("exact", "--step-timing", help="exact (time each step call once the step is known) or sampled."),
     checkpoint: Optional[float] = typer.Option(None, "--checkpoint", help="Seconds between checkpoints of the profile (default 60; kept if the run is killed)."),
+    try_: bool = typer.Option(False, "--try", help="Then try what the advice suggests, each in a fresh run (advisor try)."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
     from advisor.api import ProfileOptions, profile_script
@@ -100,7 +102,85 @@ def profile(
     with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
         retire_outputs(out)
         code_ = _profile_and_report(target, options, out, code, export, cfg, outputs, quiet, checkpoint or 60.0)
+        if try_:
+            _try_after(target, out, cfg, outputs, quiet, code_, _try_options(max_steps or 20, max(warmup, 1)))
     raise typer.Exit(code_)
+
+
+@app.command("try", epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
+                            "  advisor try train.py --epochs 1\n\n  advisor try --only gc,threads train.py\n\n"
+                            "  advisor try --budget 10m --steps 30 train.py")
+def try_command(
+    script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
+    module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
+    only: Optional[str] = typer.Option(None, "--only", help="Experiments to consider: gc, threads, jit, interpreter (comma-separated; default all that apply)."),
+    steps: int = typer.Option(20, "--steps", help="Measured steps per run."),
+    warmup: int = typer.Option(2, "--warmup", help="Step calls dropped as warm-up in every run."),
+    rounds: int = typer.Option(5, "--rounds", help="Baseline/experiment rounds (A B A B ...)."),
+    budget: str = typer.Option("5m", "--budget", help="Time for the experiment runs: 90s, 5m, 1h."),
+    step: Optional[str] = typer.Option(None, "--step", help="The step: name, Class.method or module:qualname."),
+    python: Optional[str] = typer.Option(None, "--python", help="A CPython 3.13+ with the JIT for the interpreter experiment."),
+    out: Path = typer.Option(Path("advisor-out"), "--out", "-o", help="Output folder."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
+) -> None:
+    """Profile, then run the cheap fixes that apply (GC, threads, numba, a JIT interpreter) and measure them."""
+    from advisor.api import OutputLock, ProfileOptions, prepare_output, retire_outputs
+    from advisor.capture.runner import Target, check_target
+    from advisor.experiments.plan import parse_only
+    from advisor.pipeline import load_cost_config, output_names
+
+    if (script is None) == (module is None):
+        raise UsageError("give a script to try (advisor try train.py ...) or -m MODULE")
+    families = parse_only(only)
+    opts = _try_options(steps, warmup, rounds, budget)
+    out = out.absolute()
+    target = Target("module" if module else "script", module or script or "", tuple(_script_args))
+    options = ProfileOptions(step=step, warmup=warmup, max_steps=steps)
+    options.check()
+    cfg, outputs, code = load_cost_config(config), output_names([]), check_target(target)
+    with OutputLock(prepare_output(out)):
+        retire_outputs(out)
+        code_ = _profile_and_report(target, options, out, code, [], cfg, outputs, quiet)
+        _try_after(target, out, cfg, outputs, quiet, code_, opts, families, python)
+    raise typer.Exit(code_)
+
+
+def _try_options(steps: int, warmup: int, rounds: int = 5, budget: str = "5m") -> Any:
+    from advisor.experiments.driver import TryOptions, parse_budget
+
+    if steps < 1 or warmup < 0 or rounds < 1:
+        raise UsageError("--steps and --rounds must be 1 or more, --warmup 0 or more")
+    return TryOptions(steps=steps, warmup=warmup, rounds=rounds, budget_s=parse_budget(budget))
+
+
+def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet: bool, script_code: int,
+               opts: Any, families: Any = None, python: Optional[str] = None) -> None:
+    """Run ``advisor try``'s experiments on the profile just saved in ``out`` and print what they measured."""
+    from advisor.experiments.plan import FAMILIES
+    from advisor.experiments.session import try_after_profile
+    from advisor.render.tryouts import render_tryouts
+
+    if script_code != 0:
+        err.print(f"advisor try: the script exited with code {script_code}; nothing was tried", markup=False)
+        return
+    tty = sys.stderr.isatty()
+
+    def progress(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"\r\x1b[K{line}" if tty else line + "\n")
+            sys.stderr.flush()
+
+    report, tryouts = try_after_profile(target, out, cfg, outputs, opts, families or FAMILIES, python,
+                                        say=lambda line: err.print(line, markup=False), progress=progress)
+    if tty and not quiet:
+        sys.stderr.write("\r\x1b[K")
+    for name, why in report.failed.items():
+        err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
+    if not quiet:
+        for line in render_tryouts(tryouts):
+            err.print(printable(line), markup=False)
+        err.print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
 
 
 def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str], cfg: Any,
@@ -278,7 +358,7 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     Advisor's options come first; the first positional argument is the script, and ``-m MODULE`` names
     the module: everything after either belongs to the script.
     """
-    if not argv or argv[0] != "profile":
+    if not argv or argv[0] not in ("profile", "try"):
         return argv, []
     i = 1
     while i < len(argv):
@@ -298,7 +378,8 @@ def run(argv: list[str] | None = None, standalone: bool = True) -> int:
     """Run the CLI on ``argv``; returns the exit code (the script's own after ``profile``)."""
     global _script_args, _debug
     argv = list(sys.argv[1:] if argv is None else argv)
-    _debug = "--debug" in argv[: argv.index("profile")] if "profile" in argv else "--debug" in argv
+    cmd = next((c for c in ("profile", "try") if c in argv), None)
+    _debug = "--debug" in argv[: argv.index(cmd)] if cmd else "--debug" in argv
     head = []
     while argv and argv[0] in ("--debug",):
         head.append(argv.pop(0))

@@ -82,7 +82,8 @@ def load_cost_config(config: Any = None) -> Any:
 
 
 def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, config: Any = None,
-           outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = ()) -> Report:
+           outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = (),
+           tryouts: tuple[Any, ...] = ()) -> Report:
     """Analyse ``profile``, advise on it, and write ``outputs`` (and ``export``s) into ``out_dir``.
 
     Args:
@@ -91,6 +92,7 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
         config: CostConfig, a TOML path, or None for the built-in defaults.
         outputs: names from ``advisor.outputs.OUTPUTS`` (see ``output_names`` for ``--format`` values).
         export: "speedscope" and/or "pyisession" (the latter is written during capture; listed here).
+        tryouts: measured results of ``advisor try`` (``experiments.results.Tryout``) to carry in the advice.
 
     Returns:
         A ``Report``. One failing renderer is recorded in ``failed``; the others are still written.
@@ -99,6 +101,10 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
 
     analysis = analyze(profile)
     advice = advise(analysis, load_cost_config(config))
+    if tryouts:
+        from advisor.experiments.merge import with_tryouts
+
+        advice = with_tryouts(advice, tuple(tryouts))
     written: dict[str, str] = {}
     failed: dict[str, str] = {}
     if out_dir is not None:

@@ -122,3 +122,4 @@ class Advice:
     config_source: str  # "built-in defaults" or the file path
     notes: tuple[str, ...] = field(default_factory=tuple)
     items: tuple[Any, ...] = ()  # costmodel.items.Item, largest savings first: what to do first, at any level
+    measured: tuple[Any, ...] = field(default_factory=tuple)  # experiments.results.Tryout from `advisor try`

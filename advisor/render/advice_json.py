@@ -7,7 +7,8 @@ Layout (docs/cost-model.md has every field)::
      "step": {"name", "mean_s", "count", "split": {"interpreted", "native", "waiting", "gc"}},
      "kernels": [{"function", "file", "line", "self_share", "split", "category", "verdict",
                   "verdict_label", "reason", "best", "estimates": [...]}],
-     "plan": [...], "notes": [...], "assumptions": [{"key", "value", "source"}]}
+     "plan": [...], "notes": [...], "assumptions": [{"key", "value", "source"}],
+     "measured": [...]}   # only after `advisor try` (docs/try.md)
 
 Ranges are ``{"low", "typical", "high"}``. A payback that never comes is ``null`` (a whole range when the
 typical savings are not positive; only ``high`` when the low estimate is a loss). Shares are fractions
@@ -108,7 +109,15 @@ def advice_to_json(advice: Advice) -> dict[str, Any]:
         "plan": [_plan(p) for p in advice.plan],
         "notes": list(advice.notes),
         "assumptions": [{"key": x.key, "value": _jsonable(x.value), "source": x.source} for x in advice.assumptions],
+        **({"measured": _measured(advice)} if advice.measured else {}),
     }
+
+
+def _measured(advice: Advice) -> list[dict[str, Any]]:
+    """``advisor try`` results (docs/try.md), without the per-run step lists kept in tryouts.json."""
+    from advisor.experiments.results import tryout_to_json
+
+    return [{k: v for k, v in tryout_to_json(t).items() if k != "runs"} for t in advice.measured]
 
 
 def render_advice_json(advice: Advice) -> str:
