@@ -81,6 +81,7 @@ class RunGuard:
         self._faulthandler = False
         self._redeliver: list[tuple[int, type[BaseException]]] = []
         self._shielded: dict[int, Any] | None = None
+        self._stop_closed = False  # the script has ended: nothing more is raised in its thread
         self.started = time.monotonic()
         self.checkpoints = 0
         self.last_checkpoint_s = 0.0
@@ -179,11 +180,11 @@ class RunGuard:
     def _watch(self) -> None:
         resent = 0.0
         while not self._closed.wait(0.02):
-            while self._redeliver:
+            while self._redeliver and not self._stop_closed:
                 tid, exc_type = self._redeliver.pop(0)
                 _async_raise(tid, exc_type)
             stop = self._stop
-            if stop is None or self._final_done:
+            if stop is None or self._final_done or self._stop_closed:
                 continue
             exc_type, outcome, since = stop
             waited = time.monotonic() - since
@@ -239,6 +240,10 @@ class RunGuard:
         say that advisor is saving (called as the profiler stops, and again by ``save_final``)."""
         if self._shielded is not None or threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be changed from the main thread
+        # The script has ended: a stop still queued for it (a redelivery) would land in advisor's own code.
+        self._redeliver.clear()
+        self._stop_closed = True
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), None)
 
         def saving(signum: int, frame: Any) -> None:
             _say("still saving the profile; advisor exits as soon as it is written")

@@ -141,11 +141,11 @@ def test_max_steps_stops_after_exactly_that_many_measured_steps(tmp_path):
 
 
 def test_auto_detected_step_is_timed_and_says_when_the_count_is_a_lower_bound(tmp_path):
-    prof, _, err = _run(tmp_path, 200, 30000)
+    prof, _, err = _run(tmp_path, 150, 60000)  # long enough for auto-detection to settle (100 samples)
     step = prof.step
     assert prof.frames[step.frame].key.qualname == "train_step"
     assert step.timing in ("exact", "timed")
-    assert step.calls <= 200
+    assert step.calls <= 150
     if step.timing == "timed":
         assert "at least" in step.reason
     timing = next(t for t in prof.timings if t.frame == step.frame)
