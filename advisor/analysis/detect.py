@@ -26,6 +26,7 @@ The rule (docs/how-it-works.md, "Step detection", says it in plain words):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -192,7 +193,8 @@ def _refine(ctx: _Ctx, fid: int) -> int | loopstep.Loop:
         fn_s = ctx.table.inclusive_s.get(fid, 0.0)
         if stats.time_s >= LOOP_GAIN * fn_s or stats.marker_calls > PART_OF_STEP * stats.iterations:
             unit = first
-        rest = loops[1:] + _outer_loops(ctx, chain[i + 1:])
+            loops = loops[1:]
+        rest = loops + _outer_loops(ctx, chain[i + 1:])
         break
     return _with_update(ctx, unit, fid, rest)
 
@@ -336,11 +338,13 @@ def _finish(ctx: _Ctx, info: StepInfo, line: int | None) -> StepInfo:
     if t is None:
         return info
     n = len(t.starts)
-    ends = list(t.ends)
-    durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[info.warmup:], ends[info.warmup:]))
-    reason = info.reason.replace("(sampled estimate)", "(exact)")
+    durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[info.warmup:], t.ends[info.warmup:]))
+    reason = _COUNT.sub(lambda mt: f"{n} {mt.group(2)}{mt.group(3)}exact", info.reason, count=1)
     return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "exact", info.loop_lines,
                     count_exact=True)
+
+
+_COUNT = re.compile(r"(\d+) (calls|iterations)(, | \()sampled estimate")
 
 
 def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
