@@ -13,6 +13,8 @@ from types import CodeType
 from typing import Any, Iterator
 
 from advisor.analysis import step as stepmod
+from advisor.analysis.detect import choose_function
+from advisor.analysis.stepping import apply_step
 from advisor.capture.build import UserCode, build_profile
 from advisor.capture.guard import Pristine, RunGuard
 from advisor.capture.environment import collect_environment
@@ -88,7 +90,7 @@ def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_ste
         watch = NamedStepWatch(options.step, options.warmup, limit)
     elif options.max_steps is not None or options.mode == "sample":
         # In sample mode always: the step watch tells the step timer which function to time.
-        watch = AutoStepWatch(options.warmup, limit, lambda c: user.is_user(code_key(c)))
+        watch = AutoStepWatch(options.warmup, limit, lambda c: user.is_user(code_key(c)), rule=choose_function)
     if options.mode == "sample":
         sampler = Sampler(options.interval_s, step_watch=watch)
         if options.timing == "exact" and watch is not None:
@@ -195,7 +197,7 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
             raw = profiler.snapshot()
         if final and options.mode == "pyinstrument" and out is not None:
             _save_pyisession(profiler, out, raw)
-        profile = build_profile(raw, command=command, environment=collect_environment(), outcome=outcome,
+        profile = build_profile(raw, decide=apply_step, command=command, environment=collect_environment(), outcome=outcome,
                                 wall_s=time.perf_counter() - t0, started_at=started, step_spec=options.step,
                                 warmup=options.warmup, user_code=user)
         if final:

@@ -225,8 +225,10 @@ def report(
     export: List[str] = typer.Option([], "--export", help="Also write: speedscope."),
     formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+    step: Optional[str] = typer.Option(None, "--step", help="Analyse another step: name, Class.method, module:qualname or FILE:LINE (a loop)."),
+    warmup: Optional[int] = typer.Option(None, "--warmup", help="Steps dropped as warm-up (default: as profiled)."),
 ) -> None:
-    """Summarize a saved profile again, without re-running anything."""
+    """Summarize a saved profile again, without re-running anything (--step: with another step)."""
     from advisor.api import prepare_output
     from advisor.model import Profile
 
@@ -236,6 +238,10 @@ def report(
     cfg = load_cost_config(config)
     outputs = output_names(formats)
     prof = Profile.load(profile_path)
+    if step is not None or warmup is not None:
+        from advisor.analysis.stepping import apply_step
+
+        prof = apply_step(prof, step, warmup, strict=True)
     out_dir = prepare_output(out if out is not None else profile_path.parent)
     from advisor.api import OutputLock
 

@@ -26,7 +26,7 @@ from advisor.errors import OutputError, ProfileFormatError
 _dumps, _replace = json.dumps, os.replace
 
 FORMAT = "advisor-profile"
-VERSION = 1
+VERSION = 2  # 2: "timeline" (every sample in order) and "timings"; version 1 files still load
 BUCKETS = ("interpreted", "native", "waiting", "gc")
 REGIONS = ("step", "warmup", "outside")
 MODES = ("sample", "cprofile", "pyinstrument")
@@ -137,8 +137,9 @@ class StepInfo:
     calls: int
     warmup: int
     durations_s: tuple[float, ...]
-    timing: str  # "sampled" (from sample spans) or "exact" (cProfile counts)
+    timing: str  # "sampled" (from sample spans), "cprofile" (exact counts) or "exact" (step boundaries)
     loop_lines: tuple[int, int] | None = None  # the step is this loop's body in ``frame`` (see loopstep.py)
+    count_exact: bool = False  # calls and durations come from recorded step boundaries (StepTiming)
 
     @property
     def stats(self) -> StepStats:
@@ -147,10 +148,11 @@ class StepInfo:
 
 @dataclass(frozen=True, slots=True)
 class StepTiming:
-    """Exact boundaries of the timed calls of one step function (``capture/steptimer.py``).
+    """Step boundaries recorded by capture for one function (``line`` None) or loop (its header line).
 
-    ``starts``/``ends`` are the same clock as the samples (seconds). ``exact``: every call after the first
-    was timed (the timer started during the first call seen), so counts and durations from it are exact.
+    ``starts[i]``/``ends[i]``: clock readings (seconds, the sampler's clock) at entry and exit of call or
+    round ``i``; ``exact``: every boundary was recorded (none missed: the timer started before the first
+    call); ``how``: how they were taken (``sys.monitoring`` or ``trampoline``, capture/steptimer.py).
     """
 
     frame: int
@@ -159,6 +161,23 @@ class StepTiming:
     ends: tuple[float, ...]
     exact: bool
     how: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Every sample in order: what step detection reads, so a saved profile can be re-analysed.
+
+    ``t_s`` is the sample's time (seconds after ``t0_s``, the sampler's clock), ``stack`` an index into
+    ``Profile.stacks`` (whose frames and lines are this sample's), ``new_from`` the depth from which its
+    frames are new calls (frames above it are the same calls as in the previous sample), ``splits`` its
+    measured split.
+    """
+
+    t0_s: float
+    t_s: tuple[float, ...]
+    stack: tuple[int, ...]
+    new_from: tuple[int, ...]
+    splits: tuple[Split, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +218,7 @@ class Profile:
     clock: dict[str, float] = field(default_factory=dict)
     samples: int = 0
     warnings: tuple[str, ...] = ()
+    timeline: Timeline | None = None  # None in version-1 files: the step cannot be chosen again
     timings: tuple[StepTiming, ...] = ()
     format: str = FORMAT
     version: int = VERSION
@@ -242,12 +262,14 @@ class Profile:
                 "calls": self.step.calls, "warmup": self.step.warmup,
                 "durations_s": list(self.step.durations_s), "timing": self.step.timing,
                 "loop_lines": None if self.step.loop_lines is None else list(self.step.loop_lines),
+                "count_exact": self.step.count_exact,
             },
             "candidates": [asdict(c) for c in self.candidates],
             "calls": None if self.calls is None else {str(k): v for k, v in self.calls.items()},
             "sources": self.sources,
             "clock": self.clock,
             "warnings": list(self.warnings),
+            "timeline": None if self.timeline is None else _timeline_json(self.timeline),
             "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
                          "exact": t.exact, "how": t.how} for t in self.timings],
         }
@@ -312,6 +334,56 @@ class Profile:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)[:120]
             raise ProfileFormatError(f"{source} is damaged: {what}") from None
+
+
+US = 1e-6  # timeline times and splits are stored as whole microseconds
+
+
+def _timeline_json(tl: Timeline) -> dict[str, Any]:
+    flat: list[int] = []
+    for sp in tl.splits:
+        flat.extend((round(sp.interpreted / US), round(sp.native / US), round(sp.waiting / US), round(sp.gc / US)))
+    return {"t0_s": tl.t0_s, "t_us": [round(t / US) for t in tl.t_s], "stack": list(tl.stack),
+            "new_from": list(tl.new_from), "split_us": flat}
+
+
+def _parse_timeline(d: Any, n_stacks: int) -> Timeline:
+    if not isinstance(d, dict):
+        raise TypeError("timeline must be an object")
+    t, stack, nf, flat = d["t_us"], d["stack"], d["new_from"], d["split_us"]
+    for name, col in (("t_us", t), ("stack", stack), ("new_from", nf), ("split_us", flat)):
+        if type(col) is not list or not all(type(v) is int for v in col):
+            raise TypeError(f"timeline.{name} must be a list of integers")
+        if col and (min(col) < 0 or max(col) > checks.MAX_COUNT):
+            raise ValueError(f"timeline.{name} holds a negative or absurd number")
+    if not len(t) == len(stack) == len(nf) or len(flat) != 4 * len(t):
+        raise ValueError("timeline columns differ in length")
+    if stack and max(stack) >= n_stacks:
+        raise ValueError("timeline refers to a stack record that is not in stacks")
+    splits = tuple(Split(flat[i] * US, flat[i + 1] * US, flat[i + 2] * US, flat[i + 3] * US)
+                   for i in range(0, len(flat), 4))
+    return Timeline(_num(d.get("t0_s", 0.0), "timeline.t0_s", high=float(checks.MAX_COUNT)),
+                    tuple(v * US for v in t), tuple(stack), tuple(nf), splits)
+
+
+def _parse_timings(d: Any, n_frames: int) -> tuple[StepTiming, ...]:
+    if not isinstance(d, list):
+        raise TypeError("timings must be a list")
+    out = []
+    for i, t in enumerate(d):
+        frame = _int(t["frame"], f"timings[{i}].frame")
+        if frame >= n_frames:
+            raise ValueError(f"timings[{i}].frame is not in the frame table")
+        line = None if t.get("line") is None else _int(t["line"], f"timings[{i}].line")
+        big = float(checks.MAX_COUNT)
+        starts = tuple(_num(x, f"timings[{i}].starts", high=big) for x in t["starts"])
+        ends = tuple(_num(x, f"timings[{i}].ends", high=big) for x in t["ends"])
+        if len(starts) != len(ends):
+            raise ValueError(f"timings[{i}]: starts and ends differ in length")
+        how = t.get("how", "")
+        out.append(StepTiming(frame, line, starts, ends, bool(t.get("exact", False)),
+                              how if isinstance(how, str) else ""))
+    return tuple(out)
 
 
 def _num(value: Any, name: str, high: float = checks.MAX_SECONDS) -> float:
@@ -387,7 +459,7 @@ def _parse(d: dict[str, Any]) -> Profile:
         step = StepInfo(frame, _str(s["chosen_by"], "chosen_by"), _str(s["reason"], "reason"),
                         _int(s["calls"], "step.calls"), _int(s["warmup"], "step.warmup"),
                         tuple(_num(x, "step.durations_s") for x in s["durations_s"]), _str(s["timing"], "timing"),
-                        loop)
+                        loop, bool(s.get("count_exact", False)))
     candidates = tuple(Candidate(_int(c["frame"], "candidate frame"), _int(c["calls"], "candidates.calls"),
                                  _num(c["inclusive_s"], "candidates.inclusive_s")) for c in d.get("candidates", []))
     if any(not 0 <= c.frame < n for c in candidates):
@@ -406,27 +478,15 @@ def _parse(d: dict[str, Any]) -> Profile:
         raise TypeError("command and environment must be objects")
     _check_command(command)
     clock = {str(k): _num(v, f"clock.{k}") for k, v in d.get("clock", {}).items()}
-    timings = []
-    for t in d.get("timings", []):
-        frame = _int(t["frame"], "timings.frame")
-        if not 0 <= frame < n:
-            raise ValueError("timings frame is not in the frame table")
-        starts = tuple(_num(x, "timings.starts") for x in t["starts"])
-        ends = tuple(_num(x, "timings.ends") for x in t["ends"])
-        if len(ends) > len(starts) or any(e < b for b, e in zip(starts, ends)):
-            raise ValueError("timings: each end must follow its start")
-        line = t.get("line")
-        if not isinstance(t.get("exact"), bool):
-            raise TypeError("timings.exact must be true or false")
-        timings.append(StepTiming(frame, None if line is None else _int(line, "timings.line"), starts, ends,
-                                  t["exact"], _str(t.get("how", ""), "timings.how")))
     return Profile(
         mode=mode, interval_s=_num(d["interval_s"], "interval_s", high=3600.0), command=command, environment=env,
         started_at=_str(d["started_at"], "started_at"), wall_s=_num(d["wall_s"], "wall_s"), outcome=outcome,
         frames=frames, stacks=tuple(stacks), step=step, candidates=candidates, calls=calls, sources=sources,
         clock=clock, samples=_int(d.get("samples", 0), "samples"),
         warnings=tuple(_str(w, "warning") for w in d.get("warnings", [])), version=VERSION,
-        timings=tuple(timings),
+        # version 1 had neither (migration: no timeline, no timings; the saved step stands as it is)
+        timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks)),
+        timings=_parse_timings(d.get("timings", []), n),
     )
 
 

@@ -24,14 +24,28 @@ class Analysis:
     stats: StepStats
     hotspots: tuple[Hotspot, ...]
     caveats: tuple[str, ...]
+    count_exact: bool = False  # step count and times from recorded boundaries; else sampled estimates
 
     @property
     def step_s(self) -> float:
         return self.step_split.total
 
 
-def analyze(profile: Profile) -> Analysis:
-    """Rank hotspots in the measured step and collect caveats (few samples, clock disagreement...)."""
+def analyze(profile: Profile, step: str | None = None, warmup: int | None = None) -> Analysis:
+    """Rank hotspots in the measured step and collect caveats (few samples, clock disagreement...).
+
+    ``step`` / ``warmup`` (as ``--step`` / ``--warmup``): decide the step again from the profile's samples
+    first (``stepping.apply_step``; raises ``StepNotFound`` if ``step`` never ran). Without them the
+    step decided at profile time stands. ``Analysis.profile`` is the profile as analysed.
+    """
+    if step is not None or warmup is not None:
+        from advisor.analysis.stepping import apply_step
+
+        profile = apply_step(profile, step, warmup, strict=True)
+    return _analyze(profile)
+
+
+def _analyze(profile: Profile) -> Analysis:
     step = profile.step
     step_split = profile.region_split("step")
     samples = profile.region_samples("step")
@@ -63,8 +77,9 @@ def analyze(profile: Profile) -> Analysis:
         caveats.append(f"the profiled thread used {thread_cpu:.2f} s of CPU but samples saw only "
                        f"{sampled_cpu:.2f} s on a CPU: part of what reads as waiting was CPU work "
                        "(a very busy machine, or other Python threads holding the GIL)")
+    exact = step is not None and (step.count_exact or profile.mode == "cprofile")
     return Analysis(profile, name, reason, step_split, samples, profile.region_split("warmup"),
-                    profile.region_split("outside"), stats, rank_hotspots(profile), tuple(caveats))
+                    profile.region_split("outside"), stats, rank_hotspots(profile), tuple(caveats), exact)
 
 
 __all__ = ["Analysis", "Hotspot", "LineHeat", "analyze", "rank_hotspots"]

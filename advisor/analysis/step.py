@@ -1,16 +1,15 @@
-"""Finding the training step: invocations from samples, ``--step`` matching, auto-detection.
+"""Calls from samples, candidates, ``--step`` matching: the parts ``detect.py`` builds the rule from.
 
-Pure functions over frame ids and samples; ``capture/build.py`` calls them once, while building the
-profile, so the saved profile already says which function is the step and why.
+Pure functions over frame ids and samples (``detect.py`` decides; nothing here is called from capture).
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from advisor.model import Candidate, FrameKey
+from advisor.stepspec import is_loop_spec, match_step  # noqa: F401  (re-exported)
 
 MIN_CALLS = 2  # "called repeatedly"
 USER_PREFERENCE = 0.2  # the team's own repeated function wins over a library one 5x heavier (torch internals)
@@ -124,66 +123,6 @@ def candidates(table: CallTable, frames: list[FrameKey], calls: dict[int, int] |
 def _is_machinery(file: str) -> bool:
     """Import machinery and other interpreter internals are never the training step."""
     return file.startswith("<") or "importlib" in file.replace("\\", "/").split("/")
-
-
-def _named_step(qualname: str) -> bool:
-    return "step" in qualname.rpartition(".")[2].lower()
-
-
-def choose_step(cands: list[Candidate], table: CallTable, user: list[bool],
-                names: list[str] | None = None) -> Candidate | None:
-    """Pick the step among repeated functions.
-
-    Start from the heaviest (preferring the team's own code when it holds at least a fifth as much time),
-    then move down to a descendant that is called at least twice as often and still holds at least three
-    quarters of the time: ``train_epoch`` (3 calls) gives way to ``train_step`` (600 calls) below it, but not to a
-    helper taking microseconds a call (exact cProfile counts would otherwise pick ``Acc.push``).
-    """
-    if not cands:
-        return None
-
-    def frames_name(fid: int) -> str:
-        return names[fid] if names is not None else ""
-
-    best = cands[0]
-    users = [c for c in cands if user[c.frame]]
-    if users and users[0].inclusive_s >= USER_PREFERENCE * best.inclusive_s:
-        best = users[0]
-    pool = users if user[best.frame] else cands
-    while True:
-        if _named_step(frames_name(best.frame)):
-            return best  # train_step, training_step, step: the script says what its step is
-        finer = [c for c in pool if best.frame in table.above.get(c.frame, set())
-                 and c.calls >= 2 * best.calls and c.inclusive_s >= WRAPPED_SHARE * best.inclusive_s
-                 and c.inclusive_s / c.calls >= MIN_STEP_S]
-        if not finer:
-            return best
-        best = max(finer, key=lambda c: (c.inclusive_s, c.calls))
-
-
-def match_step(spec: str, frames: list[FrameKey]) -> list[int]:
-    """Frame ids matching ``--step``: ``name``, ``Class.method`` or ``module:qualname``."""
-    module, _, qual = spec.rpartition(":")
-    hits = []
-    for fid, key in enumerate(frames):
-        if key.kind != "python":
-            continue
-        if module:
-            if key.qualname != qual or not _file_is_module(key.file, module):
-                continue
-        elif "." in spec:
-            if key.qualname != spec and not key.qualname.endswith("." + spec):
-                continue
-        elif key.qualname.rpartition(".")[2] != spec:
-            continue
-        hits.append(fid)
-    return hits
-
-
-def _file_is_module(file: str, module: str) -> bool:
-    parts = PurePath(file).with_suffix("").parts
-    mod = tuple(module.split("."))
-    return parts[-len(mod):] == mod or (parts[-1:] == ("__init__",) and parts[-len(mod) - 1:-1] == mod)
 
 
 def closest(spec: str, cands: list[Candidate], frames: list[FrameKey], n: int = 5) -> list[Candidate]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sys
 from types import CodeType
-from typing import Callable
+from typing import Any, Callable
 
-from advisor.analysis.step import match_step
 from advisor.capture.sampler import code_key
+from advisor.model import Candidate
+from advisor.stepspec import match_step
 
 
 class NamedStepWatch:
@@ -43,7 +44,6 @@ class NamedStepWatch:
                 return False
         return False
 
-
     def scan(self) -> CodeType | None:
         """The step function's code if the script has defined it already (looked up by name in
         ``__main__`` or the named module), so that the step timer starts before its first call."""
@@ -63,15 +63,27 @@ class NamedStepWatch:
         return None
 
 
-class AutoStepWatch:
-    """Without ``--step``: follows the same rule as auto-detection, on counts kept as samples arrive."""
+# The rule: (candidates, frames seen above each, user flags, names, samples per frame) -> the chosen
+# candidate; ``advisor.analysis.detect.choose_function``, the same rule 1 that decides the saved step.
+Rule = Callable[..., Any]
 
-    def __init__(self, warmup: int, max_steps: int, is_user: Callable[[CodeType], bool]) -> None:
+
+class AutoStepWatch:
+    """Without ``--step``: counts calls per user function as samples arrive and asks the rule which one
+    is the step (``rule``: step detection's own function rule, passed in so capture holds no copy)."""
+
+    def __init__(self, warmup: int, max_steps: int, is_user: Callable[[CodeType], bool],
+                 rule: Rule | None = None) -> None:
+        if rule is None:
+            # Transitional, until the caller passes the rule (advisor.api): looked up lazily, so importing
+            # capture never imports analysis.
+            from advisor.analysis.detect import choose_function as rule
+        self.rule = rule
         self.limit = warmup + max_steps
         self.is_user = is_user
         self.calls: dict[CodeType, int] = {}
         self.weight: dict[CodeType, int] = {}
-        self.depth: dict[CodeType, int] = {}
+        self.above: dict[CodeType, set[CodeType]] = {}
         self._user: dict[CodeType, bool] = {}
         self._n = 0
         self.chosen: CodeType | None = None
@@ -82,17 +94,23 @@ class AutoStepWatch:
         self.not_steps: dict[CodeType, str] = {}
 
     def __call__(self, codes: tuple[CodeType, ...], same: int) -> bool:
+        users: list[CodeType] = []
         for depth, code in enumerate(codes):
             u = self._user.get(code)
             if u is None:
                 u = self._user[code] = self.is_user(code) and code.co_name != "<module>"
             if not u:
                 continue
+            if code in users:
+                continue  # recursion: the outermost call counts
             self.weight[code] = self.weight.get(code, 0) + 1
             if depth >= same:
                 self.calls[code] = self.calls.get(code, 0) + 1
-            if code not in self.depth or depth < self.depth[code]:
-                self.depth[code] = depth
+            above = self.above.get(code)
+            if above is None:
+                above = self.above[code] = set()
+            above.update(users)
+            users.append(code)
         self._n += 1
         if self._n >= 100 and self._n % (5 if self._n < 200 else 50) == 0:
             self.chosen = self.current()  # the step timer times it (after 100 samples, checked often)
@@ -102,13 +120,13 @@ class AutoStepWatch:
         return step is not None and self.calls[step] > self.limit
 
     def current(self) -> CodeType | None:
-        cands = [c for c, n in self.calls.items() if n >= 2 and c not in self.not_steps]
-        if not cands:
+        codes = [c for c, n in self.calls.items() if n >= 2 and c not in self.not_steps]
+        if not codes:
             return None
-        best = max(cands, key=lambda c: self.weight[c])
-        while True:
-            finer = [c for c in cands if self.depth[c] > self.depth[best]
-                     and self.calls[c] >= 2 * self.calls[best] and self.weight[c] >= 0.5 * self.weight[best]]
-            if not finer:
-                return best
-            best = max(finer, key=lambda c: self.weight[c])
+        index = {c: i for i, c in enumerate(codes)}
+        cands = sorted((Candidate(i, self.calls[c], float(self.weight[c])) for i, c in enumerate(codes)),
+                       key=lambda c: (-c.inclusive_s, c.calls))
+        above = {index[c]: {index[a] for a in self.above.get(c, ()) if a in index} for c in codes}
+        names = [getattr(c, "co_qualname", c.co_name) for c in codes]
+        best = self.rule(cands, above, [True] * len(codes), names, {i: self.weight[c] for c, i in index.items()})
+        return codes[best.frame] if best is not None else None

@@ -1,6 +1,11 @@
 """Step detection on hand-built samples: invocations, the step rule, --step matching."""
 
-from advisor.analysis.step import candidates, choose_step, match_step, track_invocations
+from advisor.analysis.detect import choose_function
+from advisor.analysis.step import candidates, match_step, track_invocations
+
+
+def choose_step(cands, t, user, names=None):
+    return choose_function(cands, t.above, user, names)
 from advisor.model import FrameKey
 
 MAIN, EPOCH, STEP, FWD = 0, 1, 2, 3

@@ -74,24 +74,15 @@ def check_count(case: Case, prof: dict) -> None:
     assert lo <= step["calls"] <= hi, f"{case.name}: {step['calls']} steps, truth {case.steps}"
 
 
-# Wrong today (see the report on issue 13): the loop rule lives in capture/build.py (``_auto_loop``) and
-# only looks one frame up from the function found, so a step loop two frames up (a forward pass reached
-# through ``loss()``), a loop inside a function called once per epoch, and an episode loop around many
-# action calls are missed. Not strict: sampling decides some of them (dcgan, word_language_model pass).
-KNOWN_WRONG = {
-    "mnist": "main chosen (>= 2 calls seen): call identity lost around the first batch",
-    "vae": "train (one call per epoch) chosen over the batch loop inside it",
-    "reinforce": "select_action (per env step) chosen over the episode loop",
-    "actor_critic": "main chosen (>= 2 calls seen) over the episode loop",
-    "mlfs_mlp": "Sigmoid.__call__ (3 calls per iteration) chosen over the fit loop",
-    "micrograd_demo": "Neuron.__call__ (per example) chosen over the optimisation loop",
-    "nielsen_network": "run to run: update_mini_batch (right) or backprop, then the per-example loop around it",
-}
+# Detected right on every run here (docs/how-it-works.md, "Step detection", has the table). A sampled
+# count can still miss: mlfs_mlp's rounds often sample only one line (one long NumPy call), and two such
+# rounds in a row read as one; 425-531 of 600 seen over runs. Not strict: exact once capture records step
+# boundaries (count_exact).
+COUNT_KNOWN_LOW = {"mlfs_mlp": "rounds that sample only the X.dot line merge (sampled count is a lower bound)"}
 
 
 def _param(case: Case):
-    marks = [pytest.mark.xfail(reason=KNOWN_WRONG[case.name], strict=False)] if case.name in KNOWN_WRONG else []
-    return pytest.param(case, id=case.name, marks=marks)
+    return pytest.param(case, id=case.name)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
@@ -105,6 +96,13 @@ def test_detects_the_scripts_own_step(case: Case, tmp_path: Path) -> None:
         assert (name, line) == want, f"{case.name}: detected {describe(prof)}; truth: loop at {want}"
     else:
         assert line is None and qual == case.function, f"{case.name}: detected {describe(prof)}; truth {case.function}"
+    if case.name in COUNT_KNOWN_LOW and not prof["step"].get("count_exact"):
+        try:
+            check_count(case, prof)
+        except AssertionError as exc:
+            assert prof["step"]["calls"] <= case.steps, exc  # a lower bound, never above the truth
+            pytest.xfail(f"{COUNT_KNOWN_LOW[case.name]}: {exc}")
+        return
     check_count(case, prof)
 
 
