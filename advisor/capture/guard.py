@@ -241,9 +241,10 @@ class RunGuard:
         if self._shielded is not None or threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be changed from the main thread
         # The script has ended: a stop still queued for it (a redelivery) would land in advisor's own code.
+        # (Clearing a pending one with PyThreadState_SetAsyncExc(id, NULL) would leave CPython 3.11's
+        # eval breaker set for good, slowing every instruction after it.)
         self._redeliver.clear()
         self._stop_closed = True
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread_id), None)
 
         def saving(signum: int, frame: Any) -> None:
             _say("still saving the profile; advisor exits as soon as it is written")

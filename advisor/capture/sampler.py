@@ -285,7 +285,7 @@ class Sampler:
                     # On a CPU inside a C function (json.loads, str.join, a NumPy call on a small
                     # array...): native even when it held the GIL and gave it up at a bytecode boundary.
                     state = NATIVE
-                elif kind == BLOCKED and state != WAITING and _waits(codes[-1]):
+                elif (kind == BLOCKED or (not kind and not run0)) and state != WAITING and _waits(codes[-1]):
                     # Off the CPU inside a join, a lock, a queue or a pipe: it waits for other threads
                     # or processes, however busy they are.
                     state = WAITING

@@ -123,9 +123,10 @@ def _call_opcodes() -> bytes:
 
 def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], int] | None:
     """``sleep_probe(seconds) -> kind`` (see ``_stackread.c``) for the given thread, or None where the
-    probe is not available (no C extension, not Linux x86-64/arm64, ``ADVISOR_NATIVE_PROBE=off``, the
-    signal is taken)."""
-    if os.environ.get("ADVISOR_NATIVE_PROBE", "") == "off" or native_id is None:
+    probe is not used: it is opt-in (``ADVISOR_NATIVE_PROBE=on``: it sends the profiled thread a signal at
+    each sample, and a soak run of the PyTorch sample crashed once with it on, cause not yet known), and
+    needs the C extension, Linux x86-64/arm64 and a free real-time signal."""
+    if os.environ.get("ADVISOR_NATIVE_PROBE", "") != "on" or native_id is None:
         return None
     if os.environ.get("ADVISOR_STACK_READER", "") == "python":
         return None

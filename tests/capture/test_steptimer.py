@@ -149,7 +149,7 @@ def test_auto_detected_step_is_timed_and_says_when_the_count_is_a_lower_bound(tm
     if step.timing == "timed":
         assert "at least" in step.reason
     timing = next(t for t in prof.timings if t.frame == step.frame)
-    assert len(timing.ends) >= 100  # the timer started within the first steps
+    assert len(timing.ends) >= 40  # the timer started once detection settled (100 samples), well before the end
 
 
 def test_a_deeply_recursive_function_is_given_its_code_back_not_a_recursion_error():
