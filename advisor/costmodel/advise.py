@@ -54,8 +54,9 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
     notes = _notes(analysis, cfg, kernels, skipped)
     if items:
         both = combined(items)
-        notes.insert(0, f"First: {lead_line(items, cfg.is_builtin)}. All {len(items)} items together (their "
-                        f"shares are disjoint): step {both.typical:.2f}× ({both.low:.2f}–{both.high:.2f}×).")
+        together = (f" All {len(items)} items together (their shares are disjoint): step {both.typical:.2f}× "
+                    f"({both.low:.2f}–{both.high:.2f}×)." if len(items) > 1 else "")
+        notes.insert(0, f"First: {lead_line(items, cfg.is_builtin)}.{together}")
     gc_blind = _gc_blind_note(analysis)
     if gc_blind:
         notes.append(gc_blind)
