@@ -320,7 +320,19 @@ class profiling:
 
     def __enter__(self) -> profiling:
         self.options.check()
-        self._sampler = Sampler(self.options.interval_s, thread_id=threading.get_ident())
+        step, warmup = self.options.step, self.options.warmup
+        if step and not _loop_spec(step):
+            watch: Any = NamedStepWatch(step, warmup, 10**15)
+        else:
+            user = UserCode.default()
+            watch = AutoStepWatch(warmup, 10**15, lambda c: user.is_user(code_key(c)), rule=choose_function)
+        self._sampler = Sampler(self.options.interval_s, thread_id=threading.get_ident(), step_watch=watch)
+        # the region's step timed at its entry and exit, as in `advisor profile` (capture/steptimer.py)
+        self._sampler.timer = StepTimer(threading.get_ident(), on_return=self._sampler.on_timed_return)
+        found = watch.scan() if isinstance(watch, NamedStepWatch) else None
+        if found is not None:  # defined already: timed from its first call in the region, so counted exactly
+            watch.chosen = found
+            self._sampler.timer.watch(found, in_call=False)
         self._t0 = time.perf_counter()
         self._sampler.start()
         return self

@@ -167,3 +167,23 @@ def test_a_deeply_recursive_function_is_given_its_code_back_not_a_recursion_erro
     else:  # the trampoline gave the function its code back at the first nested call
         assert rec.__code__ not in timer.calls and timer.refused[rec.__code__] == "recursive"
     timer.close()
+
+
+def region_step(i):
+    s = 0
+    for k in range(3000):
+        s += k % 7
+    return s
+
+
+def test_a_profiling_region_counts_a_named_step_exactly():
+    from advisor.api import profiling
+
+    with profiling(step=f"{__name__}:region_step") as region:
+        for i in range(100):
+            region_step(i)
+    step = region.profile.step
+    assert step.timing == "exact" and step.calls == 100
+    assert len(step.durations_s) == 100 - step.warmup
+    assert "k" in region_step.__code__.co_varnames  # its own code is back (the trampoline has none)
+    assert "__signature__" not in region_step.__dict__
