@@ -141,15 +141,16 @@ def test_max_steps_stops_after_exactly_that_many_measured_steps(tmp_path):
 
 
 def test_auto_detected_step_is_timed_and_says_when_the_count_is_a_lower_bound(tmp_path):
-    prof, _, err = _run(tmp_path, 150, 60000)  # long enough for auto-detection to settle (100 samples)
+    # long enough for auto-detection to settle (100 samples) well before the end, even on a loaded machine
+    prof, _, err = _run(tmp_path, 400, 60000)
     step = prof.step
     assert prof.frames[step.frame].key.qualname == "train_step"
     assert step.timing in ("exact", "timed")
-    assert step.calls <= 150
+    assert step.calls <= 400
     if step.timing == "timed":
         assert "at least" in step.reason
     timing = next(t for t in prof.timings if t.frame == step.frame)
-    assert len(timing.ends) >= 40  # the timer started once detection settled (100 samples), well before the end
+    assert len(timing.ends) >= 100  # the timer started once detection settled (100 samples), well before the end
 
 
 def test_a_deeply_recursive_function_is_given_its_code_back_not_a_recursion_error():
