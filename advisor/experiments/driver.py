@@ -106,7 +106,8 @@ class Driver:
         if isinstance(exact, list) and exact and all(isinstance(x, (int, float)) and x >= 0 for x in exact):
             durations, timing = tuple(float(x) for x in exact), "exact"
         else:
-            durations, timing = _durations(folder / "profile.json"), "sampled"
+            # advisor's own step timer (capture/steptimer.py) times the step at its entry and exit too
+            durations, timing = _durations(folder / "profile.json")
         tail = _tail(log)
         note = str(report.get("note", "")) if report else ""
         if code == -1:
@@ -189,15 +190,19 @@ def _why_no_steps(o: _Outcome) -> str:
     return (f"exit code {o.run.exit_code}" + (f": {last[-1].strip()[:200]}" if last else ""))
 
 
-def _durations(path: Path) -> tuple[float, ...]:
+def _durations(path: Path) -> tuple[tuple[float, ...], str]:
+    """The step durations saved in a run's profile, and "exact" where the step timer measured them
+    (``step.timing`` exact or timed: every timed call's entry and exit), else "sampled"."""
     from advisor.errors import AdvisorError
     from advisor.model import Profile
 
     try:
         prof = Profile.load(path)
     except (AdvisorError, OSError):
-        return ()
-    return tuple(prof.step.durations_s) if prof.step is not None else ()
+        return (), "sampled"
+    if prof.step is None:
+        return (), "sampled"
+    return tuple(prof.step.durations_s), "exact" if prof.step.timing in ("exact", "timed") else "sampled"
 
 
 def _read_json(path: Path) -> dict:
