@@ -247,3 +247,12 @@ def test_format_csv_writes_only_the_kernels_table(steppy, tmp_path):
     assert header.startswith("Kernel,") and "Payback (typical)" in header
     r = run_advisor(["profile", "--format", "pdf", str(steppy)])
     assert r.returncode == 2 and "unknown --format 'pdf'" in r.stderr
+
+
+def test_short_help_and_a_script_own_h(tmp_path):
+    r = run_advisor(["profile", "-h"])
+    assert r.returncode == 0 and "Usage: advisor profile" in r.stdout
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nprint(sys.argv[1:])\n")
+    r = run_advisor(["profile", "-q", "--out", str(tmp_path / "o"), str(script), "-h"])
+    assert r.returncode == 0 and r.stdout.strip() == "['-h']"  # after the script, -h is the script's
