@@ -6,6 +6,8 @@ script's lines are not garbled; it refreshes once a second to stay out of the pr
 
 from __future__ import annotations
 
+import sys
+
 import time
 from typing import Callable
 
@@ -34,11 +36,21 @@ class ProgressLine:
 
     def start(self, read: Callable[[], tuple[int, int | None]]) -> None:
         self._read, self._t0 = read, time.perf_counter()
+        # The script's stdout is the script's: it is routed around the status line only when it goes to the
+        # same terminal; redirected to a file or a pipe (`advisor profile train.py > out.txt`), it is left alone.
+        to_terminal = _isatty(sys.stdout)
         self._live = Live(self, console=self.console, refresh_per_second=1, transient=True,
-                          redirect_stdout=True, redirect_stderr=True)
+                          redirect_stdout=to_terminal, redirect_stderr=True)
         self._live.start()
 
     def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
