@@ -32,7 +32,7 @@ app = typer.Typer(
     name="advisor", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Profile a training step and tell which code is worth porting to a compiled language.",
-    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n  advisor profile -m mypkg.train -- --config run.yaml"
+    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n  advisor profile -m mypkg.train --config run.yaml"
            "\n\n  advisor report advisor-out/profile.json --config team.toml",
 )
 
