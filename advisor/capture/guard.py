@@ -179,7 +179,7 @@ class RunGuard:
 
     def _watch(self) -> None:
         resent = 0.0
-        while not self._closed.wait(0.02):
+        while not self._closed.wait(0.1):
             while self._redeliver and not self._stop_closed:
                 tid, exc_type = self._redeliver.pop(0)
                 _async_raise(tid, exc_type)
