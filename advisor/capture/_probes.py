@@ -161,3 +161,17 @@ def io_probe(native_id: int | None) -> tuple[Callable[[], bool], int | None]:
         return head.isdigit() and int(head) in calls
 
     return in_io, fd
+
+
+_WAIT_FILES = ("threading.py", "queue.py", "selectors.py", "socket.py", "subprocess.py")
+_WAIT_DIRS = ("multiprocessing", "concurrent", "asyncio")
+
+
+def waits_on_others(code: CodeType) -> bool:
+    """Whether the innermost frame is standard-library code that blocks on other threads or processes
+    (``Thread.join``, ``Queue.get``, a pipe, a pool's result)."""
+    name = code.co_filename
+    if name.endswith(_WAIT_FILES):
+        return True
+    parts = name.replace("\\", "/").split("/")
+    return len(parts) > 1 and parts[-2] in _WAIT_DIRS

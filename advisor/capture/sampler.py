@@ -33,7 +33,8 @@ import time
 from types import CodeType
 from typing import Callable, Iterator
 
-from advisor.capture._probes import call_checker, close_fd, io_probe, native_id_of, run_delay_reader, running_probe
+from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id_of, run_delay_reader,
+                                     running_probe, waits_on_others as _waits)
 from advisor.capture.stackread import BLOCKED, BYTECODE, C_CALL, EXTENSION, KEEP, native_probe, remove_probe, stack_reader
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.raw import RawCapture, RawSample
@@ -47,20 +48,6 @@ HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one bl
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
 INTERP, NATIVE, WAITING = 0, 1, 2
-
-
-_WAIT_FILES = ("threading.py", "queue.py", "selectors.py", "socket.py", "subprocess.py")
-_WAIT_DIRS = ("multiprocessing", "concurrent", "asyncio")
-
-
-def _waits(code: CodeType) -> bool:
-    """Whether the innermost frame is standard-library code that blocks on other threads or processes
-    (``Thread.join``, ``Queue.get``, a pipe, a pool's result)."""
-    name = code.co_filename
-    if name.endswith(_WAIT_FILES):
-        return True
-    parts = name.replace("\\", "/").split("/")
-    return len(parts) > 1 and parts[-2] in _WAIT_DIRS
 
 
 class StopProfiling(BaseException):
@@ -199,6 +186,8 @@ class Sampler:
         read_stack = stack_reader()
         watch, timer = self._step_watch, self.timer
         wrappers = timer.wrappers if timer is not None else ()
+        if timer is not None and hasattr(watch, "not_steps"):
+            watch.not_steps = timer.refused  # the same dict: functions the timer refuses are never the step
         is_running, self._stat_fd = running_probe(self.native_id, cpu_clock)
         probe = native_probe(tid, self.native_id)  # what the thread executes at each wake-up (Linux)
         self.probe_used = probe is not None
@@ -303,8 +292,6 @@ class Sampler:
                 records.append(wake, now, now - last_acq, state, gc_now - last_gc, sid, same, latency)
                 last_acq, last_gc = now, gc_now
                 if watch is not None:
-                    if timer is not None and hasattr(watch, "not_steps"):
-                        watch.not_steps = timer.refused
                     if not self.stop_requested and watch(codes, same) and not self._timed_stop():
                         self.stop_requested = True
                         self.on_stop()

@@ -110,18 +110,7 @@ class StepTimer:
     def _unwrap(self, code: types.CodeType, why: str) -> None:
         """Stop timing ``code`` and give its functions their code back."""
         with self._lock:
-            keep = []
-            for func, original, signed in self._restore:
-                if original is code:
-                    try:
-                        func.__code__ = original
-                        if signed:
-                            del func.__signature__
-                    except (TypeError, ValueError, AttributeError):
-                        pass
-                else:
-                    keep.append((func, original, signed))
-            self._restore[:] = keep
+            self._give_back(lambda original: original is code)
             self.calls.pop(code, None)
             self.refused[code] = why
 
@@ -130,14 +119,23 @@ class StepTimer:
         with self._lock:
             if self._monitor is not None:
                 self._monitor.close()
-            for func, code, signed in self._restore:
-                try:
-                    func.__code__ = code
-                    if signed:
-                        del func.__signature__
-                except (TypeError, ValueError, AttributeError):
-                    pass
-            self._restore.clear()
+            self._give_back(lambda original: True)
+
+    def _give_back(self, which: Callable[[types.CodeType], bool]) -> None:
+        """Put back the original ``__code__`` (and drop the kept signature) of the swapped functions
+        whose original code ``which`` selects; the others stay swapped."""
+        keep = []
+        for func, original, signed in self._restore:
+            if not which(original):
+                keep.append((func, original, signed))
+                continue
+            try:
+                func.__code__ = original
+                if signed:
+                    del func.__signature__
+            except (TypeError, ValueError, AttributeError):
+                pass
+        self._restore[:] = keep
 
     # ---- 3.10 / 3.11: the trampoline ------------------------------------------------------------------
     def _trampoline(self, code: types.CodeType, calls: Calls) -> tuple[bool, str]:
