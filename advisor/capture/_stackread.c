@@ -35,17 +35,16 @@ read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None
 
 #if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
 #  define ADVISOR_PROBE 1
-#  include <signal.h>
+#  ifndef _GNU_SOURCE
+#    define _GNU_SOURCE
+#  endif
+#  include <sys/uio.h>
 #  include <pthread.h>
-#  include <link.h>
-#  include <ucontext.h>
 #  include <time.h>
 #  include <fcntl.h>
-#  include <errno.h>
 #  include <unistd.h>
 #  include <string.h>
-#  include <poll.h>
-#  include <sys/eventfd.h>
+#  include <stdio.h>
 #endif
 
 #define KEEP 1024
@@ -259,167 +258,36 @@ stackread_reset(PyObject *self, PyObject *unused)
 /* ---- the native probe -------------------------------------------------------------------------------
 
 What is the profiled thread executing right now: bytecode, or a C function (a builtin such as json.loads
-or str.join, an extension such as NumPy) that holds the GIL? Once the sampler has the GIL the thread has
-already moved to a bytecode boundary, so the question is asked before: the sampler thread, without the
-GIL, sends a thread-directed real-time signal to the profiled thread only while the kernel says it is
-running ('R'), and a handler that only reads memory records, on that thread, its instruction pointer
-(inside libpython or libc, or in an extension module's code) and the opcode its innermost Python frame is
-executing (a call instruction, or another one). The sampler waits up to ~200 µs for the answer.
+or str.join, an extension such as NumPy, a type slot behind ``a + b`` on arrays) that holds the GIL?
+Once the sampler has the GIL the thread has already moved to a bytecode boundary, so the question is
+asked before, at the wake-up, without the GIL and without touching the thread: the sampler reads the
+thread's current interpreter frame and the opcode it executes the way an external sampler (py-spy) reads
+another process, with process_vm_readv on its own process. A read of memory that changed or was freed
+meanwhile fails with EFAULT or returns a stale value (one misclassified sample), never a crash: nothing
+is dereferenced directly, no signal is sent, nothing the thread does is interrupted.
 
-The signal is one nobody else uses (checked at install: a handler already set means no probe),
-installed with SA_RESTART; a thread in a blocking system call is never signalled. */
+A thread the kernel says is not running ('S', 'D') is not read: it is blocked (a system call, a lock, the
+GIL). */
 #ifdef ADVISOR_PROBE
-static int probe_signo = 0;
 static PyThreadState *probe_tstate = NULL;
-static pthread_t probe_thread;
 static int probe_stat_fd = -1;
+static pid_t probe_pid = 0;
+static clockid_t probe_clock;  /* the profiled thread's CPU clock */
 static unsigned char call_ops[256];
-static uintptr_t text_lo[2], text_hi[2];  /* libpython (or the python executable), libc */
-static volatile sig_atomic_t probe_seq = 0;
-static volatile sig_atomic_t probe_kind = 0;
-static int probe_efd = -1;  /* the handler writes here; the sampler waits on it (no spinning) */
+static unsigned char sure_opargs[256];
 
 enum { KIND_UNKNOWN = 0, KIND_BYTECODE = 1, KIND_C_CALL = 2, KIND_EXTENSION = 3, KIND_BLOCKED = 4 };
 
+/* Copies n bytes at addr of this process into out; 0 where the memory cannot be read (never faults). */
 static int
-in_text(uintptr_t ip, int which)
+safe_read(const void *addr, void *out, size_t n)
 {
-    return ip >= text_lo[which] && ip < text_hi[which];
-}
-
-static void
-probe_handler(int sig, siginfo_t *info, void *ucv)
-{
-    (void)sig;
-    (void)info;
-    int kind = KIND_BYTECODE;
-    uintptr_t ip = 0;
-    ucontext_t *uc = (ucontext_t *)ucv;
-#  if defined(__x86_64__)
-    ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#  else
-    ip = (uintptr_t)uc->uc_mcontext.pc;
-#  endif
-    if (ip != 0 && !in_text(ip, 0) && !in_text(ip, 1)) {
-        kind = KIND_EXTENSION;
+    if (addr == NULL) {
+        return 0;
     }
-    else {
-        PyThreadState *t = probe_tstate;
-        int op = -1;
-        if (t != NULL) {
-#  if PY_VERSION_HEX >= 0x030D0000
-            _PyInterpreterFrame *f = t->current_frame;
-            if (f != NULL && f->instr_ptr != NULL) {
-                op = ((unsigned char *)f->instr_ptr)[0];
-            }
-#  elif PY_VERSION_HEX >= 0x030B0000
-            _PyInterpreterFrame *f = t->cframe ? t->cframe->current_frame : NULL;
-            if (f != NULL && f->prev_instr != NULL) {
-                op = ((unsigned char *)f->prev_instr)[0];
-            }
-#  else
-            PyFrameObject *f = t->frame;
-            if (f != NULL && f->f_lasti >= 0) {
-                op = ((unsigned char *)PyBytes_AS_STRING(f->f_code->co_code))[f->f_lasti * 2];
-            }
-#  endif
-        }
-        if (op >= 0 && call_ops[op]) {
-            kind = KIND_C_CALL;
-        }
-        else if (in_text(ip, 1)) {
-            /* libc under a non-call instruction: the allocator or memcpy of the bytecode, or an
-               extension's own spin/yield or copy (BLAS waiting for its workers): no conclusion */
-            kind = KIND_UNKNOWN;
-        }
-    }
-    probe_kind = kind;
-    probe_seq = probe_seq + 1;
-    if (probe_efd >= 0) {
-        int saved = errno;
-        uint64_t one = 1;
-        ssize_t w = write(probe_efd, &one, sizeof(one));
-        (void)w;
-        errno = saved;
-    }
-}
-
-static int
-find_text(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    uintptr_t *want = (uintptr_t *)data;  /* [address, which] */
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) {
-            continue;
-        }
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (want[0] >= lo && want[0] < hi) {
-            text_lo[want[1]] = lo;
-            text_hi[want[1]] = hi;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* probe_install(thread_ident, native_id, call_opcodes: bytes) -> bool */
-static PyObject *
-stackread_probe_install(PyObject *self, PyObject *args)
-{
-    unsigned long ident;
-    long native_id;
-    Py_buffer ops;
-    if (!PyArg_ParseTuple(args, "kly*", &ident, &native_id, &ops)) {
-        return NULL;
-    }
-    memset(call_ops, 0, sizeof(call_ops));
-    for (Py_ssize_t i = 0; i < ops.len; i++) {
-        call_ops[((unsigned char *)ops.buf)[i]] = 1;
-    }
-    PyBuffer_Release(&ops);
-    if (probe_signo == 0) {
-        for (int sig = SIGRTMAX - 2; sig > SIGRTMIN + 3; sig--) {
-            struct sigaction old;
-            if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO)) {
-                struct sigaction sa;
-                memset(&sa, 0, sizeof(sa));
-                sa.sa_sigaction = probe_handler;
-                sa.sa_flags = SA_SIGINFO | SA_RESTART;
-                sigemptyset(&sa.sa_mask);
-                if (sigaction(sig, &sa, NULL) == 0) {
-                    probe_signo = sig;
-                }
-                break;
-            }
-        }
-    }
-    if (probe_signo == 0) {
-        Py_RETURN_FALSE;
-    }
-    if (probe_efd < 0) {
-        probe_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    }
-    uintptr_t want[2] = {(uintptr_t)&PyEval_EvalCode, 0};
-    text_lo[0] = text_hi[0] = text_lo[1] = text_hi[1] = 0;
-    dl_iterate_phdr(find_text, want);
-    want[0] = (uintptr_t)&memcpy;
-    want[1] = 1;
-    dl_iterate_phdr(find_text, want);
-    probe_tstate = find_thread(ident);
-    probe_thread = (pthread_t)ident;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", native_id);
-    if (probe_stat_fd >= 0) {
-        close(probe_stat_fd);
-    }
-    probe_stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (probe_tstate == NULL || probe_stat_fd < 0 || probe_efd < 0 || text_hi[0] == 0) {
-        probe_tstate = NULL;
-        Py_RETURN_FALSE;
-    }
-    Py_RETURN_TRUE;
+    struct iovec local = {out, n};
+    struct iovec remote = {(void *)addr, n};
+    return process_vm_readv(probe_pid, &local, 1, &remote, 1, 0) == (ssize_t)n;
 }
 
 static int
@@ -428,54 +296,211 @@ thread_running(void)
     char buf[256];
     ssize_t n = pread(probe_stat_fd, buf, sizeof(buf) - 1, 0);
     if (n <= 0) {
-        return 0;
+        return -1;
     }
     buf[n] = 0;
     char *close_paren = strrchr(buf, ')');
-    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'R';
+    if (close_paren == NULL || close_paren[1] != ' ') {
+        return -1;
+    }
+    return close_paren[2] == 'R';
 }
 
-/* sleep_probe(seconds, wait) -> kind: sleeps without the GIL, then asks the running thread what it executes
-   (0 unknown, 1 bytecode, 2 a C call made by a call instruction, 3 extension code, 4 not on a CPU:
-   blocked in a system call, on a lock or waiting for the GIL). */
+/* Where the thread's innermost Python frame is: the frame's address and the address of the instruction it
+   executes (both 0 where they cannot be read). */
+static void
+current_instr(PyThreadState *t, void **frame, void **instr)
+{
+    *frame = *instr = NULL;
+#  if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *f = NULL;
+    _Py_CODEUNIT *ip = NULL;
+    if (safe_read(&t->current_frame, &f, sizeof(f)) && safe_read(&f->instr_ptr, &ip, sizeof(ip))) {
+        *frame = f;
+        *instr = ip;
+    }
+#  elif PY_VERSION_HEX >= 0x030B0000
+    _PyCFrame *cf = NULL;
+    _PyInterpreterFrame *f = NULL;
+    _Py_CODEUNIT *ip = NULL;
+    if (safe_read(&t->cframe, &cf, sizeof(cf)) && safe_read(&cf->current_frame, &f, sizeof(f))
+        && safe_read(&f->prev_instr, &ip, sizeof(ip))) {
+        *frame = f;
+        *instr = ip;
+    }
+#  else
+    PyFrameObject *f = NULL;
+    PyCodeObject *co = NULL;
+    PyObject *bytes = NULL;
+    int lasti = -1;
+    if (safe_read(&t->frame, &f, sizeof(f)) && safe_read(&f->f_lasti, &lasti, sizeof(lasti)) && lasti >= 0
+        && lasti < (1 << 28) && safe_read(&f->f_code, &co, sizeof(co))
+        && safe_read(&co->co_code, &bytes, sizeof(bytes))) {
+        *frame = f;
+        *instr = ((PyBytesObject *)bytes)->ob_sval + (size_t)lasti * 2;  /* address only: read safely */
+    }
+#  endif
+}
+
+#  if PY_VERSION_HEX >= 0x030B0000
+/* The address of the field that holds an interpreter frame's current instruction. */
+static const void *
+instr_field(void *frame)
+{
+#    if PY_VERSION_HEX >= 0x030D0000
+    return &((_PyInterpreterFrame *)frame)->instr_ptr;
+#    else
+    return &((_PyInterpreterFrame *)frame)->prev_instr;
+#    endif
+}
+#  endif
+
+static long long
+cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(probe_clock, &ts) != 0) {
+        return -1;
+    }
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long
+wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* What the thread executes: KIND_C_CALL when its current instruction is one that calls out to C (a call,
+   or a generic operator running a type's slot) and it stays on that very instruction of that very
+   frame, read again and again, while it runs DWELL_NS more on its CPU clock; KIND_BYTECODE otherwise.
+   This tells C work that takes time (json.loads, a NumPy call) from the interpreter's own tiny calls and
+   int arithmetic, which a compiled port removes: a loop of those moves on within a few hundred ns.
+   Counting the thread's own CPU time, not wall time, keeps a thread that was preempted (a busy machine)
+   from looking stuck. The sampler spins at most SPIN_NS for that; a thread that does not get the CPU
+   meanwhile (it waits for a core) is judged by its instruction alone: under a call (call_ops marks 1),
+   C; under a generic + - * @ (marks 3, with an operand in sure_opargs), C too, since the interpreter
+   specializes those for ints and floats; under another operator (2, 3), unknown. */
+#define DWELL_NS 600
+#define DWELL_OP_NS 300
+#define SPIN_NS 25000
+static int
+current_kind(PyThreadState *t)
+{
+    void *frame, *instr, *frame2, *instr2;
+    unsigned char op;
+    current_instr(t, &frame, &instr);
+    if (frame == NULL || !safe_read(instr, &op, 1)) {
+        return KIND_UNKNOWN;
+    }
+    if (!call_ops[op]) {
+        return KIND_BYTECODE;
+    }
+    long long c0 = cpu_ns(), w0 = wall_ns(), c1 = c0, dwell = call_ops[op] == 1 ? DWELL_NS : DWELL_OP_NS;
+    if (c0 < 0) {
+        return KIND_UNKNOWN;
+    }
+    while (c1 >= 0 && c1 - c0 < dwell && wall_ns() - w0 < SPIN_NS) {
+#  if PY_VERSION_HEX >= 0x030B0000
+        if (!safe_read(instr_field(frame), &instr2, sizeof(instr2)) || instr2 != instr) {
+            return KIND_BYTECODE;  /* it moved on (or the frame is gone) */
+        }
+#  else
+        current_instr(t, &frame2, &instr2);
+        if (frame2 != frame || instr2 != instr) {
+            return KIND_BYTECODE;
+        }
+#  endif
+        c1 = cpu_ns();
+    }
+    if (c1 < 0 || c1 - c0 < dwell) {  /* not on a CPU: the instruction alone */
+        unsigned char oparg;
+        if (call_ops[op] == 1 || (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1)
+                                  && sure_opargs[oparg])) {
+            return KIND_C_CALL;
+        }
+        return KIND_UNKNOWN;
+    }
+    current_instr(t, &frame2, &instr2);
+    return frame2 == frame && instr2 == instr ? KIND_C_CALL : KIND_BYTECODE;
+}
+
+/* probe_install(thread_ident, native_id, call_opcodes: bytes, sure_opargs: bytes) -> bool */
+static PyObject *
+stackread_probe_install(PyObject *self, PyObject *args)
+{
+    unsigned long ident;
+    long native_id;
+    Py_buffer ops, sure;
+    if (!PyArg_ParseTuple(args, "kly*y*", &ident, &native_id, &ops, &sure)) {
+        return NULL;
+    }
+    memset(sure_opargs, 0, sizeof(sure_opargs));
+    for (Py_ssize_t i = 0; i < sure.len; i++) {
+        sure_opargs[((unsigned char *)sure.buf)[i]] = 1;
+    }
+    PyBuffer_Release(&sure);
+    memset(call_ops, 0, sizeof(call_ops));
+    for (Py_ssize_t i = 0; i + 1 < ops.len; i += 2) {  /* (opcode, 1 call | 2 operator) pairs */
+        call_ops[((unsigned char *)ops.buf)[i]] = ((unsigned char *)ops.buf)[i + 1];
+    }
+    PyBuffer_Release(&ops);
+    probe_pid = getpid();
+    long probe_value = 0x5eed, copy = 0;
+    if (!safe_read(&probe_value, &copy, sizeof(copy)) || copy != probe_value) {
+        Py_RETURN_FALSE;  /* process_vm_readv refused here (seccomp, an old kernel): no probe */
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", native_id);
+    if (probe_stat_fd >= 0) {
+        close(probe_stat_fd);
+    }
+    probe_stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+    probe_tstate = find_thread(ident);
+    if (probe_tstate == NULL || probe_stat_fd < 0 || pthread_getcpuclockid((pthread_t)ident, &probe_clock) != 0) {
+        probe_tstate = NULL;
+        Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* sleep_probe(seconds) -> (kind, probe_seconds): sleeps without the GIL, then reads what the thread executes
+   (0 unknown, 1 bytecode, 2 a C function called by the current instruction, 4 not on a CPU: blocked in a
+   system call, on a lock or waiting for the GIL); probe_seconds: how long the reading took after the
+   sleep (up to ~2 ms when the thread waits for a CPU), which the sampler adds to its wake-up time. */
 static PyObject *
 stackread_sleep_probe(PyObject *self, PyObject *arg)
 {
-    double seconds, wait_s;
-    if (!PyArg_ParseTuple(arg, "dd", &seconds, &wait_s)) {
+    double seconds;
+    if (!PyArg_ParseTuple(arg, "d", &seconds)) {
         return NULL;
     }
     int kind = KIND_UNKNOWN;
+    long long p0 = 0, p1 = 0;
+    PyThreadState *t = probe_tstate;
     Py_BEGIN_ALLOW_THREADS
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     while (nanosleep(&ts, &ts) != 0) {
     }
-    int running = probe_tstate != NULL && probe_signo != 0 ? thread_running() : -1;
+    p0 = wall_ns();
+    int running = t != NULL && probe_stat_fd >= 0 ? thread_running() : -1;
     if (running == 0) {
         kind = KIND_BLOCKED;
     }
-    if (running == 1) {
-        uint64_t drained;
-        while (read(probe_efd, &drained, sizeof(drained)) > 0) {  /* a late answer to an earlier ask */
-        }
-        if (pthread_kill(probe_thread, probe_signo) == 0) {
-            /* A thread that is runnable but waiting for a core answers when it gets one: what it
-               executes then is what it was executing when it was preempted. */
-            struct pollfd pfd = {probe_efd, POLLIN, 0};
-            int ms = (int)(wait_s * 1000.0 + 0.5);
-            if (poll(&pfd, 1, ms < 1 ? 1 : ms) == 1 && read(probe_efd, &drained, sizeof(drained)) > 0) {
-                kind = probe_kind;
-            }
-        }
+    else if (running == 1) {
+        kind = current_kind(t);
     }
+    p1 = wall_ns();
     Py_END_ALLOW_THREADS
-    return PyLong_FromLong(kind);
+    return Py_BuildValue("(id)", kind, (double)(p1 - p0) * 1e-9);
 }
 
 static PyObject *
 stackread_probe_remove(PyObject *self, PyObject *unused)
 {
-    probe_tstate = NULL;  /* the handler stays installed (a late signal finds nothing to read) */
+    probe_tstate = NULL;
     if (probe_stat_fd >= 0) {
         close(probe_stat_fd);
         probe_stat_fd = -1;
@@ -495,8 +520,8 @@ stackread_set_mark(PyObject *self, PyObject *fn)
 static PyMethodDef methods[] = {
     {"set_mark", stackread_set_mark, METH_O, "set_mark(fn): the f_trace mark of calls seen"},
 #ifdef ADVISOR_PROBE
-    {"probe_install", stackread_probe_install, METH_VARARGS, "probe_install(ident, native_id, call_ops) -> bool"},
-    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> 0 unknown, 1 bytecode, 2 C call, 3 extension"},
+    {"probe_install", stackread_probe_install, METH_VARARGS, "probe_install(ident, native_id, call_ops, sure_opargs) -> bool"},
+    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> (kind: 0 unknown, 1 bytecode, 2 C call, 4 blocked, probe seconds)"},
     {"probe_remove", stackread_probe_remove, METH_NOARGS, "stop probing"},
 #endif
     {"read", stackread_read, METH_O, "read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None"},

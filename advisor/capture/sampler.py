@@ -35,7 +35,7 @@ from typing import Callable, Iterator
 
 from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id_of, run_delay_reader,
                                      running_probe, waits_on_others as _waits)
-from advisor.capture.stackread import BLOCKED, BYTECODE, C_CALL, EXTENSION, KEEP, native_probe, remove_probe, stack_reader
+from advisor.capture.stackread import BLOCKED, C_CALL, KEEP, native_probe, remove_probe, stack_reader
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
@@ -207,7 +207,11 @@ class Sampler:
             pause = interval * (0.5 + jitter())
             delay0 = run_delay()
             wake = clock() + pause
-            kind = probe(pause) if probe is not None else sleep(pause)
+            if probe is not None:
+                kind, probe_s = probe(pause)
+                wake += probe_s  # the probe's own wait for the thread to run (docs/how-it-works.md)
+            else:
+                kind = sleep(pause)
             now = clock()
             # How late the GIL came, less the time this thread sat on a run queue (a busy machine):
             # what is left is the time the sampled thread kept the GIL after we asked for it.
@@ -266,13 +270,10 @@ class Sampler:
                     state = NATIVE
                 else:
                     state = INTERP
-                if kind == BYTECODE:
-                    # On a CPU at the wake-up, executing bytecode (the native probe asked it then,
-                    # before the GIL changed hands): interpreted, whatever the hand-over looked like.
-                    state = INTERP
-                elif kind == C_CALL or kind == EXTENSION:
-                    # On a CPU inside a C function (json.loads, str.join, a NumPy call on a small
-                    # array...): native even when it held the GIL and gave it up at a bytecode boundary.
+                if kind == C_CALL and state == INTERP:
+                    # It held the GIL, and at the wake-up it was inside a C function its current
+                    # instruction called (json.loads, str.join, a NumPy call on a small array, ``a + b``
+                    # on arrays): native, though it gave the GIL up at the bytecode boundary after it.
                     state = NATIVE
                 elif (kind == BLOCKED or (not kind and not run0)) and state != WAITING and _waits(codes[-1]):
                     # Off the CPU inside a join, a lock, a queue or a pipe: it waits for other threads

@@ -103,11 +103,26 @@ def _python_reader() -> Callable[[int], StackRead]:
     return read
 
 
-BYTECODE, C_CALL, EXTENSION, BLOCKED = 1, 2, 3, 4
+BYTECODE, C_CALL, BLOCKED = 1, 2, 4  # what sleep_probe reports (0: unknown)
+
+
+# Generic (unspecialized) forms of instructions that run a type's C slot: ``a + b`` or ``x[i]`` on NumPy
+# arrays or tensors spends its time in C under these. Their specialized forms (BINARY_OP_ADD_INT,
+# BINARY_SUBSCR_LIST_INT, COMPARE_OP_FLOAT...) are the interpreter's own fast paths: interpreted time.
+_SLOT_OPS = ("BINARY_OP", "BINARY_OP_ADAPTIVE", "BINARY_SUBSCR", "BINARY_SUBSCR_ADAPTIVE", "STORE_SUBSCR",
+             "STORE_SUBSCR_ADAPTIVE", "BINARY_SLICE", "STORE_SLICE", "UNARY_NEGATIVE", "UNARY_INVERT")
+
+
+# Calls the interpreter does inline, without calling out (``len``, ``isinstance``, ``list.append``,
+# ``type(x)``): part of the bytecode's own cost, which a compiled port removes.
+_INLINE_CALLS = ("_LEN", "ISINSTANCE", "LIST_APPEND", "TYPE_1")
 
 
 def _call_opcodes() -> bytes:
-    """Opcode numbers (specialized ones included) of instructions that call a function that may be C."""
+    """(opcode, 1 | 2) pairs, specialized opcodes included, of instructions under which the thread runs C
+    code it called: 1 for call instructions that may call a C function, 2 on 3.11+ for the generic forms
+    of the operator instructions (``_SLOT_OPS``). On 3.10, which does not specialize, operators on ints would
+    count as C too, so only calls count there."""
     import dis
     import opcode
 
@@ -116,17 +131,32 @@ def _call_opcodes() -> bytes:
     for i, n in enumerate(getattr(opcode, "_specialized_instructions", [])):  # 3.11: numbered after opmap
         if n not in names and hasattr(dis, "_all_opname") and n in dis._all_opname:  # type: ignore[attr-defined]
             names[n] = dis._all_opname.index(n)  # type: ignore[attr-defined]
-    calls = [v for n, v in names.items() if "CALL" in n and "INTRINSIC" not in n and "_PY_" not in n
-             and "ENTER_INIT" not in n and "PYFUNC" not in n and not n.startswith("INSTRUMENTED_") and 0 <= v < 256]
-    return bytes(sorted(set(calls)))
+    calls = {v: 1 for n, v in names.items() if "CALL" in n and "INTRINSIC" not in n and "CALL_PY_" not in n
+             and "ENTER_INIT" not in n and "PYFUNC" not in n and not n.startswith("INSTRUMENTED_") and 0 <= v < 256
+             and not any(inline in n for inline in _INLINE_CALLS)}
+    if sys.version_info >= (3, 11):
+        calls.update({names[n]: 3 if n.startswith("BINARY_OP") else 2
+                      for n in _SLOT_OPS if n in names and 0 <= names[n] < 256})
+    return bytes(b for op in sorted(calls) for b in (op, calls[op]))
+
+
+def _sure_opargs() -> bytes:
+    """BINARY_OP arguments (+ - * @ and their in-place forms) that the interpreter specializes for ints
+    and floats: their generic form runs another type's C slot (a NumPy array, a tensor, a list)."""
+    import opcode
+
+    ops = getattr(opcode, "_nb_ops", None) or []
+    want = {"NB_ADD", "NB_SUBTRACT", "NB_MULTIPLY", "NB_MATRIX_MULTIPLY", "NB_INPLACE_ADD", "NB_INPLACE_SUBTRACT",
+            "NB_INPLACE_MULTIPLY", "NB_INPLACE_MATRIX_MULTIPLY"}
+    return bytes(i for i, entry in enumerate(ops) if entry[0] in want and i < 256)
 
 
 def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], int] | None:
     """``sleep_probe(seconds) -> kind`` (see ``_stackread.c``) for the given thread, or None where the
-    probe is not used: it is opt-in (``ADVISOR_NATIVE_PROBE=on``: it sends the profiled thread a signal at
-    each sample, and a soak run of the PyTorch sample crashed once with it on, cause not yet known), and
-    needs the C extension, Linux x86-64/arm64 and a free real-time signal."""
-    if os.environ.get("ADVISOR_NATIVE_PROBE", "") != "on" or native_id is None:
+    probe is not available: it needs the C extension, Linux x86-64/arm64 and ``process_vm_readv`` on the
+    process itself (no ptrace, no signal). ``ADVISOR_NATIVE_PROBE=off`` turns it off (the split then
+    rests on GIL hand-over timing alone, docs/how-it-works.md)."""
+    if os.environ.get("ADVISOR_NATIVE_PROBE", "").lower() in ("off", "0", "no") or native_id is None:
         return None
     if os.environ.get("ADVISOR_STACK_READER", "") == "python":
         return None
@@ -138,16 +168,11 @@ def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], 
     if install is None:
         return None
     try:
-        if not install(thread_ident, native_id, _call_opcodes()):
+        if not install(thread_ident, native_id, _call_opcodes(), _sure_opargs()):
             return None
     except (OSError, ValueError, TypeError, OverflowError):
         return None
-    sleep_probe = _stackread.sleep_probe
-
-    def probe(seconds: float) -> int:
-        return sleep_probe(seconds, min(0.005, max(0.001, seconds)))
-
-    return probe
+    return _stackread.sleep_probe
 
 
 def remove_probe() -> None:

@@ -41,8 +41,22 @@ def churn():
         keep.append(a)
     gc.collect()
 
+import json
+RECORDS = json.dumps([{"id": i, "vals": list(range(20)), "name": "x" * 30} for i in range(400)])
+
+def parse_json():
+    for _ in range(40):
+        json.loads(RECORDS)  # the C scanner, holding the GIL
+
+def small_arrays():
+    a = np.ones(8)
+    for _ in range(4000):
+        a = a * 1.0001 + 0.5  # NumPy's C dispatch on a tiny array, under the + and * operators
+        a = np.sqrt(a)
+
 def step(kind):
-    {"python": python_loop, "matmul": matmul, "sleep": sleeper, "gc": churn}[kind]()
+    {"python": python_loop, "matmul": matmul, "sleep": sleeper, "gc": churn, "json": parse_json,
+     "small_np": small_arrays}[kind]()
 
 if __name__ == "__main__":
     for _ in range(int(sys.argv[2])):
@@ -63,11 +77,21 @@ def _dominant(tmp_path, kind, steps):
     ("python", 25, "interpreted"),
     ("matmul", 12, "native"),
     ("sleep", 25, "waiting"),
+    # C functions that hold the GIL: the thread gives the GIL up at the bytecode boundary after them,
+    # which GIL hand-over timing alone reads as interpreted (docs/how-it-works.md, "The native probe")
+    ("json", 12, "native"),
+    ("small_np", 12, "native"),
 ])
 def test_each_phase_lands_in_its_bucket(tmp_path, kind, steps, bucket):
     dominant, shares = _dominant(tmp_path, kind, steps)
     assert dominant == bucket, shares
     assert shares[bucket] > 0.5, shares
+
+
+def test_without_the_probe_the_run_still_works(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_NATIVE_PROBE", "off")
+    dominant, shares = _dominant(tmp_path, "python", 15)
+    assert dominant == "interpreted", shares
 
 
 def test_gc_is_measured_separately(tmp_path):
