@@ -23,7 +23,7 @@ from typing import Callable
 from benchmarks.tools import TOOLS, Run, base_env, run_tool
 
 WORKLOADS_DIR = Path(__file__).resolve().parent / "workloads"
-WORKLOADS = ("numeric_mix", "waiting_mix", "gc_churn", "call_heavy")
+WORKLOADS = ("numeric_mix", "waiting_mix", "gc_churn", "call_heavy", "c_calls")
 BUCKETS = ("interpreted", "native", "waiting", "gc")
 ADVISOR_WARMUP = 1  # advisor drops the first step call as warm-up; its truth does the same
 

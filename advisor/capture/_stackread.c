@@ -39,6 +39,7 @@ read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None
 #    define _GNU_SOURCE
 #  endif
 #  include <sys/uio.h>
+#  include <sys/prctl.h>
 #  include <pthread.h>
 #  include <time.h>
 #  include <fcntl.h>
@@ -276,7 +277,8 @@ static clockid_t probe_clock;  /* the profiled thread's CPU clock */
 static unsigned char call_ops[256];
 static unsigned char sure_opargs[256];
 
-enum { KIND_UNKNOWN = 0, KIND_BYTECODE = 1, KIND_C_CALL = 2, KIND_EXTENSION = 3, KIND_BLOCKED = 4 };
+enum { KIND_UNKNOWN = 0, KIND_BYTECODE = 1, KIND_C_CALL = 2, KIND_BLOCKED = 4, KIND_PREEMPTED = 5, KIND_MOVED = 6, KIND_PREEMPTED_OP = 7,
+       KIND_SAME_LONG = 9, KIND_MOVED_LONG = 10 };
 
 /* Copies n bytes at addr of this process into out; 0 where the memory cannot be read (never faults). */
 static int
@@ -379,15 +381,22 @@ wall_ns(void)
    This tells C work that takes time (json.loads, a NumPy call) from the interpreter's own tiny calls and
    int arithmetic, which a compiled port removes: a loop of those moves on within a few hundred ns.
    Counting the thread's own CPU time, not wall time, keeps a thread that was preempted (a busy machine)
-   from looking stuck. The sampler spins at most SPIN_NS for that; a thread that does not get the CPU
-   meanwhile (it waits for a core) is judged by its instruction alone: under a call (call_ops marks 1),
-   C; under a generic + - * @ (marks 3, with an operand in sure_opargs), C too, since the interpreter
-   specializes those for ints and floats; under another operator (2, 3), unknown. */
+   from looking stuck: the sampler spins SPIN_NS, then naps so that the thread can run (on a busy machine
+   the sampler's own wake-up may have taken its core), up to WAIT_NS. A thread that does not run
+   meanwhile is KIND_PREEMPTED (under a call) or KIND_PREEMPTED_OP (under another operator); under a
+   generic + - * @ (call_ops marks 3, with an operand in sure_opargs) it is C, since the interpreter
+   specializes those for ints and floats. One that ran more than SHORT_NS before the second read is
+   KIND_SAME_LONG or KIND_MOVED_LONG: a loop of tiny calls may be back on the instruction by then, a C
+   call of some length may have ended. The sampler judges all these by the record of reads at the same
+   instruction (*site): C, moved on, blocked, or the long reads' proportion. */
 #define DWELL_NS 600
 #define DWELL_OP_NS 300
-#define SPIN_NS 25000
+#define SPIN_NS 4000
+#define NAP_NS 10000
+#define WAIT_NS 2000000
+#define SHORT_NS 20000
 static int
-current_kind(PyThreadState *t)
+current_kind(PyThreadState *t, void **site)
 {
     void *frame, *instr, *frame2, *instr2;
     unsigned char op;
@@ -398,33 +407,45 @@ current_kind(PyThreadState *t)
     if (!call_ops[op]) {
         return KIND_BYTECODE;
     }
-    long long c0 = cpu_ns(), w0 = wall_ns(), c1 = c0, dwell = call_ops[op] == 1 ? DWELL_NS : DWELL_OP_NS;
+    *site = instr;
+    long long c0 = cpu_ns(), w0 = wall_ns(), c1 = c0, waited = 0, dwell = call_ops[op] == 1 ? DWELL_NS : DWELL_OP_NS;
     if (c0 < 0) {
         return KIND_UNKNOWN;
     }
-    while (c1 >= 0 && c1 - c0 < dwell && wall_ns() - w0 < SPIN_NS) {
+    /* Spin a few microseconds (the thread is on another CPU: the usual case on a quiet machine); if it
+       does not run meanwhile, it waits for a core, maybe this one: nap, so that it can run. */
+    while (c1 >= 0 && c1 - c0 < dwell && (waited = wall_ns() - w0) < WAIT_NS) {
+        if (waited > SPIN_NS) {
+            struct timespec nap = {0, NAP_NS};
+            nanosleep(&nap, NULL);
+        }
 #  if PY_VERSION_HEX >= 0x030B0000
         if (!safe_read(instr_field(frame), &instr2, sizeof(instr2)) || instr2 != instr) {
-            return KIND_BYTECODE;  /* it moved on (or the frame is gone) */
+            /* it moved on (or the frame is gone): bytecode, unless it ran long enough meanwhile to
+               have finished a C call of some length (then the site's record decides) */
+            return cpu_ns() - c0 <= SHORT_NS ? KIND_MOVED : KIND_MOVED_LONG;
         }
 #  else
         current_instr(t, &frame2, &instr2);
         if (frame2 != frame || instr2 != instr) {
-            return KIND_BYTECODE;
+            return cpu_ns() - c0 <= SHORT_NS ? KIND_MOVED : KIND_MOVED_LONG;
         }
 #  endif
         c1 = cpu_ns();
     }
-    if (c1 < 0 || c1 - c0 < dwell) {  /* not on a CPU: the instruction alone */
+    if (c1 < 0 || c1 - c0 < dwell) {  /* it did not run: the instruction alone */
         unsigned char oparg;
-        if (call_ops[op] == 1 || (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1)
-                                  && sure_opargs[oparg])) {
+        if (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1) && sure_opargs[oparg]) {
             return KIND_C_CALL;
         }
-        return KIND_UNKNOWN;
+        return call_ops[op] == 1 ? KIND_PREEMPTED : KIND_PREEMPTED_OP;
     }
     current_instr(t, &frame2, &instr2);
-    return frame2 == frame && instr2 == instr ? KIND_C_CALL : KIND_BYTECODE;
+    int same = frame2 == frame && instr2 == instr;
+    if (c1 - c0 <= SHORT_NS) {
+        return same ? KIND_C_CALL : KIND_MOVED;
+    }
+    return same ? KIND_SAME_LONG : KIND_MOVED_LONG;  /* after a long run: a loop may be back there */
 }
 
 /* probe_install(thread_ident, native_id, call_opcodes: bytes, sure_opargs: bytes) -> bool */
@@ -448,6 +469,7 @@ stackread_probe_install(PyObject *self, PyObject *args)
     }
     PyBuffer_Release(&ops);
     probe_pid = getpid();
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  /* this (the sampler) thread's naps: ~1 us, not 50 us */
     long probe_value = 0x5eed, copy = 0;
     if (!safe_read(&probe_value, &copy, sizeof(copy)) || copy != probe_value) {
         Py_RETURN_FALSE;  /* process_vm_readv refused here (seccomp, an old kernel): no probe */
@@ -466,10 +488,13 @@ stackread_probe_install(PyObject *self, PyObject *args)
     Py_RETURN_TRUE;
 }
 
-/* sleep_probe(seconds) -> (kind, probe_seconds): sleeps without the GIL, then reads what the thread executes
-   (0 unknown, 1 bytecode, 2 a C function called by the current instruction, 4 not on a CPU: blocked in a
-   system call, on a lock or waiting for the GIL); probe_seconds: how long the reading took after the
-   sleep (up to ~2 ms when the thread waits for a CPU), which the sampler adds to its wake-up time. */
+/* sleep_probe(seconds) -> (kind, probe_seconds, site): sleeps without the GIL, then reads what the thread
+   executes (0 unknown, 1 bytecode, 2 a C function called by the current instruction, 4 not on a CPU:
+   blocked in a system call, on a lock or waiting for the GIL, 5 runnable but waiting for a core, under an
+   call, 6 bytecode: it moved on from an instruction that may call C, 7 as 5 under an operator, 9 / 10
+   on the same instruction / moved on after running long); probe_seconds: how long the reading took after the sleep (at most
+   WAIT_NS, when the thread waits for a core), which the sampler adds to its wake-up time; site: the instruction's address
+   (an identity, never dereferenced by the caller). */
 static PyObject *
 stackread_sleep_probe(PyObject *self, PyObject *arg)
 {
@@ -479,6 +504,7 @@ stackread_sleep_probe(PyObject *self, PyObject *arg)
     }
     int kind = KIND_UNKNOWN;
     long long p0 = 0, p1 = 0;
+    void *site = NULL;
     PyThreadState *t = probe_tstate;
     Py_BEGIN_ALLOW_THREADS
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
@@ -488,13 +514,19 @@ stackread_sleep_probe(PyObject *self, PyObject *arg)
     int running = t != NULL && probe_stat_fd >= 0 ? thread_running() : -1;
     if (running == 0) {
         kind = KIND_BLOCKED;
+        void *frame, *instr;
+        unsigned char op;
+        current_instr(t, &frame, &instr);  /* where it blocks: a record for the instruction (*site) */
+        if (frame != NULL && safe_read(instr, &op, 1) && call_ops[op]) {
+            site = instr;
+        }
     }
     else if (running == 1) {
-        kind = current_kind(t);
+        kind = current_kind(t, &site);
     }
     p1 = wall_ns();
     Py_END_ALLOW_THREADS
-    return Py_BuildValue("(id)", kind, (double)(p1 - p0) * 1e-9);
+    return Py_BuildValue("(idK)", kind, (double)(p1 - p0) * 1e-9, (unsigned long long)(uintptr_t)site);
 }
 
 static PyObject *
@@ -521,7 +553,7 @@ static PyMethodDef methods[] = {
     {"set_mark", stackread_set_mark, METH_O, "set_mark(fn): the f_trace mark of calls seen"},
 #ifdef ADVISOR_PROBE
     {"probe_install", stackread_probe_install, METH_VARARGS, "probe_install(ident, native_id, call_ops, sure_opargs) -> bool"},
-    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> (kind: 0 unknown, 1 bytecode, 2 C call, 4 blocked, probe seconds)"},
+    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> (kind: 0 unknown, 1 bytecode, 2 C call, 4 blocked, 5/7 preempted, 6 moved on, 9/10 same/moved after long; probe seconds; site)"},
     {"probe_remove", stackread_probe_remove, METH_NOARGS, "stop probing"},
 #endif
     {"read", stackread_read, METH_O, "read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None"},

@@ -35,7 +35,8 @@ from typing import Callable, Iterator
 
 from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id_of, run_delay_reader,
                                      running_probe, waits_on_others as _waits)
-from advisor.capture.stackread import BLOCKED, C_CALL, KEEP, native_probe, remove_probe, stack_reader
+from advisor.capture.stackread import (BLOCKED, BYTECODE, C_CALL, KEEP, MOVED, MOVED_LONG, SAME_LONG, WOKEN, native_probe,
+                                       remove_probe, stack_reader)
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
@@ -87,6 +88,44 @@ class _Columns:
     def __iter__(self) -> Iterator[tuple[float, float, float, int, float, int, int, float]]:
         """(wake, read, weight, state, gc seconds, stack id, unchanged depth, GIL latency) per sample."""
         return zip(self.wake, self.read, self.weight, self.state, self.gc, self.sid, self.same, self.latency)
+
+
+class _Sites:
+    """What the probe found at each instruction that may call C (its address): when it could tell, the
+    thread staying in the call (C), moving on (bytecode) or blocked there; and after a long run (a busy
+    machine), on the same instruction again or not. A thread the probe could not judge at such an
+    instruction (it waited for a core) is judged by that record, so the split of a busy machine reads
+    like a quiet one's (docs/how-it-works.md, "The native probe")."""
+
+    __slots__ = ("seen",)
+    MIN_SEEN = 2  # clear reads before a site's record is trusted
+    MIN_LONG = 3  # long reads before their proportion is
+    LONG_C = 0.6  # the share of long reads on the same instruction that means a C call
+    MAX_SITES = 100_000  # bounded memory on a long run with much generated code
+    _SLOT = {C_CALL: 0, MOVED: 1, BLOCKED: 2, SAME_LONG: 3, MOVED_LONG: 4}
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[int]] = {}
+
+    def judge(self, kind: int, site: int) -> int:
+        record = self.seen.get(site)
+        slot = self._SLOT.get(kind)
+        if slot is not None:
+            if record is None and len(self.seen) < self.MAX_SITES:
+                record = self.seen[site] = [0, 0, 0, 0, 0]
+            if record is not None:
+                record[slot] += 1
+            if kind != SAME_LONG and kind != MOVED_LONG:
+                return kind
+        if record is None:
+            return 0  # unknown: hand-over timing decides (a long C call shows there)
+        c, moved, blocked, same_long, moved_long = record
+        if c + moved + blocked >= self.MIN_SEEN:
+            best = max(c, moved, blocked)
+            return C_CALL if best == c else MOVED if best == moved else WOKEN
+        if same_long + moved_long >= self.MIN_LONG:
+            return C_CALL if same_long >= self.LONG_C * (same_long + moved_long) else MOVED
+        return 0
 
 
 class Sampler:
@@ -200,6 +239,7 @@ class Sampler:
         records, stacks = self.records, self.stacks
         last_acq = clock()
         last_gc = self._gc_total
+        sites = self.sites = _Sites()
         jitter = random.Random(0x5EED).random  # seeded: runs are repeatable, periods never phase-lock
         while self._running:
             # Jittered intervals: a fixed period can lock onto a periodic training loop (a 5 ms sleep in
@@ -208,8 +248,10 @@ class Sampler:
             delay0 = run_delay()
             wake = clock() + pause
             if probe is not None:
-                kind, probe_s = probe(pause)
+                kind, probe_s, site = probe(pause)
                 wake += probe_s  # the probe's own wait for the thread to run (docs/how-it-works.md)
+                if site:
+                    kind = sites.judge(kind, site)
             else:
                 kind = sleep(pause)
             now = clock()
@@ -251,6 +293,7 @@ class Sampler:
                 busy = (cpu1 - last_cpu) / span  # the sampled thread's own CPU use since the last sample
                 last_proc, last_own, last_cpu = proc, own, cpu1
                 released = latency < FAST_S  # the GIL was free when we woke: it is inside a C call
+                joins_workers = released and (helpers > HELPERS_BUSY or busy > HELPERS_BUSY) and not in_io()
                 if run0 and is_running() and (released or cpu_clock is None or cpu1 - cpu0 > ON_CPU_SHARE * window):
                     # Runnable without the GIL: computing (or, on a busy machine, queued for a core to
                     # compute on). A still clock without ``released`` is a GIL hand-over tail instead.
@@ -262,7 +305,7 @@ class Sampler:
                     # with other threads busy: joining its BLAS/OpenMP workers, i.e. native work.
                     # A thread that computed most of the interval and is blocked now, not in I/O, is
                     # waiting for the GIL we took at its last release (tiny BLAS calls): it computes.
-                    state = NATIVE if (helpers > HELPERS_BUSY or busy > HELPERS_BUSY) and not in_io() else WAITING
+                    state = NATIVE if joins_workers else WAITING
                 elif latency > sys.getswitchinterval() + LONG_MARGIN_S and is_call(codes[-1], leaf_lasti):
                     # It gave the GIL up late, right after a call returned: one long C call holding
                     # the GIL (``sorted``, a big ``str.join``). A late wake-up of our own (a busy
@@ -270,15 +313,28 @@ class Sampler:
                     state = NATIVE
                 else:
                     state = INTERP
-                if kind == C_CALL and state == INTERP:
-                    # It held the GIL, and at the wake-up it was inside a C function its current
-                    # instruction called (json.loads, str.join, a NumPy call on a small array, ``a + b``
-                    # on arrays): native, though it gave the GIL up at the bytecode boundary after it.
+                if kind == C_CALL and state != WAITING and not _waits(codes[-1]):
+                    # At the wake-up it was inside a C function its current instruction called
+                    # (json.loads, str.join, a NumPy call on a small array, ``a + b`` on arrays): native,
+                    # though it gave the GIL up at the bytecode boundary after it.
                     state = NATIVE
-                elif (kind == BLOCKED or (not kind and not run0)) and state != WAITING and _waits(codes[-1]):
-                    # Off the CPU inside a join, a lock, a queue or a pipe: it waits for other threads
-                    # or processes, however busy they are.
+                elif kind == BYTECODE or kind == MOVED:
+                    # On a CPU (or waiting for one) executing bytecode at the wake-up, or moving on at
+                    # once from a tiny call: interpreted, whatever the hand-over looked like later.
+                    state = INTERP
+                elif kind == WOKEN and state != WAITING:
+                    # waiting for a core right where it usually blocks (a read, a lock, a sleep that has
+                    # just returned): the wait it came from, not compiled work
                     state = WAITING
+                elif kind == BLOCKED and state != WAITING and (not joins_workers or _waits(codes[-1])):
+                    # Off the CPU at the wake-up: in a read, a sleep, a lock, waiting for the GIL another
+                    # thread held, or in a call that blocked keeping the GIL. Runnable by the time we read
+                    # it (a busy machine: woken, waiting for a core) does not make that compiled work.
+                    # Only a thread blocked while its BLAS/OpenMP workers compute is native (a join
+                    # in the standard library is waiting for other threads, however busy they are).
+                    state = WAITING
+                elif not kind and not run0 and state != WAITING and _waits(codes[-1]):
+                    state = WAITING  # no probe here: the same for a thread the kernel says is asleep
                 sid = stacks.get(key)
                 if sid is None:
                     sid = stacks[key] = len(stacks)

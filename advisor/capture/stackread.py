@@ -103,7 +103,11 @@ def _python_reader() -> Callable[[int], StackRead]:
     return read
 
 
-BYTECODE, C_CALL, BLOCKED = 1, 2, 4  # what sleep_probe reports (0: unknown)
+# What sleep_probe reports (0: unknown): bytecode; a C call confirmed; off the CPU; runnable but waiting
+# for a core under a call / under an operator that may call C; moved on from such an instruction
+# (bytecode); on the same instruction / moved on after running long (ambiguous). WOKEN is the sampler's
+# own judgement: preempted at an instruction where it usually blocks.
+BYTECODE, C_CALL, BLOCKED, PREEMPTED, MOVED, PREEMPTED_OP, WOKEN, SAME_LONG, MOVED_LONG = 1, 2, 4, 5, 6, 7, 8, 9, 10
 
 
 # Generic (unspecialized) forms of instructions that run a type's C slot: ``a + b`` or ``x[i]`` on NumPy
