@@ -124,7 +124,8 @@ def split_table(cells: dict[tuple[str, str], Cell], truth: dict[str, dict[str, t
         if c is None or c.split_err is None:
             continue
         for p, (_share, nature, gc, _spread) in truth.get(w, {}).items():
-            want = f"{nature}" + (f" ({100 - gc:.0f}% interp, {gc:.0f}% gc)" if gc >= 0.5 else "")
+            own = {"native": "native", "waiting": "waiting"}.get(nature, "interp")
+            want = f"{nature}" + (f" ({100 - gc:.0f}% {own}, {gc:.0f}% gc)" if gc >= 0.5 else "")
             got = " / ".join(f"{c.splits[p][b]:.0f}" for b in BUCKETS)
             err = c.split_err[p]
             mark = "**" if err > GOAL_SPLIT_PP else ""
