@@ -15,6 +15,7 @@ from typing import Any
 
 from advisor.costmodel.measured import is_measured, step_range, versus_words
 from advisor.render._xlsx_layout import LEVELS, name_part
+from advisor.render.tryouts import used_by
 
 COLUMNS: list[tuple[str, float]] = [
     ("Experiment", 14), ("What changed", 34), ("Result", 16), ("Measured step speedup (median)", 11),
@@ -29,14 +30,6 @@ RESULT_WORDS = {"faster": "faster", "slower": "slower", "no-gain": "no measurabl
 def measured_name(experiment: str, level: str) -> str:
     """The defined name of a measured step speedup: ``measured_gc_freeze_typical``."""
     return f"measured_{name_part(experiment)}_{level}"
-
-
-def _used_by(advice: Any, name: str) -> str:
-    items = [it for it in advice.items if it.measured == name]
-    ests = [(k, e) for k in advice.kernels for e in k.estimates if e.measured == name]
-    words = [f"item: {it.title} ({it.scope})" for it in items]
-    words += [f"estimate: {e.target_name} for {k.hotspot.key.qualname}" for k, e in ests[:1]]
-    return "; ".join(words) or "nothing (no matching item or estimate)"
 
 
 def write_measured(book: Any, ws: Any, advice: Any) -> None:
@@ -62,7 +55,7 @@ def write_measured(book: Any, ws: Any, advice: Any) -> None:
             book.formula(ws, r, 15, f"=step_fraction*(monthly_bill-monthly_bill/{measured_name(t.name, 'typical')})",
                          book.f("calc", "usd"), advice.monthly_bill_usd * advice.config.step_fraction
                          * (1 - 1 / used.typical))
-            book.text(ws, r, 16, _used_by(advice, t.name))
+            book.text(ws, r, 16, used_by(advice, t.name) or "nothing (no matching item or estimate)")
             book.text(ws, r, 18, versus_words(t))
         book.text(ws, r, 19, t.detail)
     note_row = len(advice.measured) + 2

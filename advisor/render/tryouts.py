@@ -18,6 +18,14 @@ from advisor.costmodel.measured import measured_words, predicted_words
 from advisor.experiments.results import Tryout
 
 
+def used_by(advice: Any, name: str) -> str:
+    """What the cost model replaced with experiment ``name``'s measurement ("" for nothing)."""
+    items = [f"item: {it.title} ({it.scope})" for it in advice.items if it.measured == name]
+    ests = [f"estimate: {e.target_name} for {k.hotspot.key.qualname}"
+            for k in advice.kernels for e in k.estimates if e.measured == name]
+    return "; ".join(items + ests[:1])
+
+
 def tryout_line(t: Tryout, width: int = 12) -> str:
     """One line for one experiment."""
     name = t.name.ljust(width)
@@ -36,7 +44,7 @@ def render_tryouts(tryouts: tuple[Tryout, ...], advice: Any = None) -> list[str]
     if not tryouts:
         return ["tried: nothing (no experiment applies)"]
     total = sum(t.seconds for t in tryouts)
-    ran = sum(1 for t in tryouts if t.runs)
+    ran = sum(1 for t in tryouts if t.runs or t.seconds > 0)
     lines = [f"tried ({ran} experiment{'s' if ran != 1 else ''} ran, {total:.0f} s of experiment runs; step speedup = "
              "baseline step / experiment step, median over rounds):"]
     lines += ["  " + tryout_line(t) for t in tryouts]
