@@ -106,7 +106,7 @@ def _gc(advice: Any, shares: dict[str, float], step_frame: int, python: str | No
     basis = f"Amdahl: the collector is {g:.0%} of the step"
     return [Experiment("gc:freeze", "gc.freeze() after warm-up + gen-0 threshold 50,000", "gc:freeze",
                        *_gc_prior(advice, g)),
-            Experiment("gc:off", "collector off after warm-up (upper bound)", "gc:off",
+            Experiment("gc:off", "collector off inside the step, collected between steps (upper bound)", "gc:off",
                        (_amdahl(0.8 * g), _amdahl(g)), basis + " (off removes most of it)")]
 
 
