@@ -205,6 +205,9 @@ def write_results(raw: dict, out: Path) -> None:
     if notes.exists():
         md += ["## Analysis (hand-written for the committed run; see benchmarks/NOTES.md)", "",
                notes.read_text().strip(), ""]
+    from benchmarks.tryouts import results_section
+
+    md += results_section()
     out.write_text("\n".join(md))
 
 

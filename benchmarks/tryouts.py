@@ -222,6 +222,22 @@ def render(runs: list[BenchRun], lever: tuple[float, float, float]) -> str:
     return "\n".join(md)
 
 
+def results_section(record: Path = HERE / "results-try.json") -> list[str]:
+    """The section of benchmarks/RESULTS.md on ``advisor try``: the latest run's table and the lever check
+    over every recorded run ([] when nothing is recorded)."""
+    runs = _load(record)
+    if not runs:
+        return []
+    from advisor.costmodel import load_config
+
+    lv = load_config().levers.gc_removable
+    last = runs[-1]
+    return ["## Advice accuracy: `advisor try`, predicted against measured (`python -m benchmarks try`)", "",
+            f"The latest of {len(runs)} recorded run(s) ({last.date}, {last.steps} steps × {last.rounds} rounds); "
+            "every run, the method and a reading are in benchmarks/RESULTS-try.md.", "", *table(last), "",
+            *lever_check(runs, (lv.low, lv.typical, lv.high)), ""]
+
+
 def _load(path: Path) -> list[BenchRun]:
     if not path.exists():
         return []

@@ -40,3 +40,15 @@ def test_record_round_trips_and_the_report_shows_every_run(tmp_path):
     assert "| scalar_autograd.py | gc:freeze | 1.50×–2.50× | 3.00× (2.85×–3.15×, 5 × 15) | ±4% | faster | inside | — |" in md
     assert "not-applicable: no thread pool to resize" in md
     assert "Not run: torch_cpu.py: torch is not installed." in md
+
+
+def test_results_section_for_results_md(tmp_path):
+    from dataclasses import asdict
+
+    path = tmp_path / "results-try.json"
+    assert bt.results_section(path) == []
+    path.write_text(json.dumps([asdict(_run("first", 2.0)), asdict(_run("second", 3.0))]))
+    lines = bt.results_section(path)
+    assert lines[0].startswith("## Advice accuracy: `advisor try`")
+    assert "The latest of 2 recorded run(s) (second" in lines[2]
+    assert sum(1 for ln in lines if "| gc:freeze |" in ln) == 3  # the latest table + both runs' lever check
