@@ -40,6 +40,10 @@ def test_a_measured_gc_gain_replaces_the_prior_and_is_quoted_beside_it():
     assert "measured 1.90× (1.80×–2.00×, 5 rounds) beside predicted 1.50×–2.50×" in g.reason
     assert advice.notes[0].startswith("First: Tune the cyclic GC") and "1.90×" in advice.notes[0]
     assert [t.name for t in advice.measured] == ["gc:freeze"]
+    from advisor.render.advice_json import advice_to_json
+
+    data = advice_to_json(advice)
+    assert data["items"][0]["measured"] == "gc:freeze" and data["measured"][0]["ratio"] == 1.9
 
 
 def test_no_measurable_gain_counts_as_no_gain_and_the_item_stops_leading():
