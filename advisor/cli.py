@@ -179,7 +179,7 @@ def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet
     for name, why in report.failed.items():
         err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
     if not quiet:
-        for line in render_tryouts(tryouts):
+        for line in render_tryouts(tryouts, report.advice):
             err.print(printable(line), markup=False)
         err.print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
 

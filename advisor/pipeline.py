@@ -92,7 +92,8 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
         config: CostConfig, a TOML path, or None for the built-in defaults.
         outputs: names from ``advisor.outputs.OUTPUTS`` (see ``output_names`` for ``--format`` values).
         export: "speedscope" and/or "pyisession" (the latter is written during capture; listed here).
-        tryouts: measured results of ``advisor try`` (``experiments.results.Tryout``) to carry in the advice.
+        tryouts: measured results of ``advisor try`` (``experiments.results.Tryout``): the cost model uses
+            a measured step speedup instead of its prior (``costmodel.measured``).
 
     Returns:
         A ``Report``. One failing renderer is recorded in ``failed``; the others are still written.
@@ -100,11 +101,7 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
     from advisor.costmodel import advise
 
     analysis = analyze(profile)
-    advice = advise(analysis, load_cost_config(config))
-    if tryouts:
-        from advisor.experiments.merge import with_tryouts
-
-        advice = with_tryouts(advice, tuple(tryouts))
+    advice = advise(analysis, load_cost_config(config), tuple(tryouts))
     written: dict[str, str] = {}
     failed: dict[str, str] = {}
     if out_dir is not None:

@@ -1,5 +1,8 @@
 """``python -m benchmarks [--quick]``: overhead, accuracy, stability and scale; writes benchmarks/RESULTS.md.
 
+``python -m benchmarks try``: ``advisor try`` on the sample workloads, predicted against measured
+(benchmarks/tryouts.py, writes benchmarks/RESULTS-try.md). ``python -m benchmarks soak``: the soak test.
+
 Not part of the unit-test suite: the machines are shared and noisy, so every figure is a ratio or a
 difference measured within this one run, with medians over interleaved repeats.
 """
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import soak
 
         return soak.main(argv[1:])
+    if argv[:1] == ["try"]:
+        from benchmarks import tryouts
+
+        return tryouts.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter workloads (~3 minutes)")
     ap.add_argument("--reps", type=int, help="interleaved repeats (default 4, quick 2)")
@@ -240,6 +247,9 @@ def write_results(raw: dict, out: Path) -> None:
     if notes.exists():
         md += ["## Analysis (hand-written for the committed run; see benchmarks/NOTES.md)", "",
                notes.read_text().strip(), ""]
+    from benchmarks.tryouts import results_section
+
+    md += results_section()
     out.write_text("\n".join(md))
 
 

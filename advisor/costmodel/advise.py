@@ -7,8 +7,11 @@ config key) and records them in each estimate's ``sources``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from advisor.analysis import Analysis, Hotspot, analyze
 from advisor.costmodel import formulas as fm
+from advisor.costmodel import measured as ms
 from advisor.costmodel.classify import classify
 from advisor.costmodel.config import CostConfig, Target, load_config
 from advisor.costmodel.effort import cost_range, effort_range
@@ -22,12 +25,15 @@ from advisor.model import Profile
 MAX_KERNELS = 50
 
 
-def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Advice:
+def advise(analysis: Analysis | Profile, config: CostConfig | None = None,
+           measured: tuple[Any, ...] = ()) -> Advice:
     """Turn an analysis (or a profile, analysed here) into advice.
 
     Args:
         analysis: the ``Analysis`` of a profile, or the ``Profile`` itself.
         config: a validated ``CostConfig``; None for the built-in defaults.
+        measured: ``advisor try`` results (``experiments.results.Tryout``); a measured step speedup
+            replaces the prior it tested before any verdict is decided (``costmodel.measured``).
 
     Returns:
         ``Advice`` with one ``KernelAdvice`` per hotspot (in the analysis' order), the port plan, notes and
@@ -44,14 +50,14 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
     for h in analysis.hotspots[:MAX_KERNELS]:
         cat = classify(h, analysis.profile)
         categories.add(cat.name)
-        ests = rank([estimate_target(h, cat, t, analysis, cfg) for t in targets])
+        ests = rank(_with_measured([estimate_target(h, cat, t, analysis, cfg) for t in targets], h, cfg, measured))
         verdict, reason, best = decide(h, cat, ests, cfg)
         if best is not None:
             ests = [best] + [e for e in ests if e is not best]
         kernels.append(KernelAdvice(h, cat, verdict, reason, best, tuple(ests)))
     plan = port_plan(kernels, cfg)
-    items = build_items(analysis, cfg, kernels)
-    notes = _notes(analysis, cfg, kernels, skipped)
+    items = build_items(analysis, cfg, kernels, measured)
+    notes = _notes(analysis, cfg, kernels, skipped) + ms.notes(measured)
     if items:
         both = combined(items)
         together = (f" All {len(items)} items together (their shares are disjoint): step {both.typical:.2f}× "
@@ -65,7 +71,17 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
         notes.append(f"{len(rest):,} more functions, each at most {rest[0].self_share:.2%} of the step "
                      f"({sum(h.self_share for h in rest):.1%} together), were not judged")
     return Advice(analysis, cfg, tuple(kernels), plan, cfg.monthly_bill_usd,
-                  _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes), items)
+                  _assumptions(cfg, targets, categories), _config_source(cfg), tuple(notes), items, tuple(measured))
+
+
+def _with_measured(ests: list[TargetEstimate], h: Hotspot, cfg: CostConfig,
+                   measured: tuple[Any, ...]) -> list[TargetEstimate]:
+    """The Numba estimate of the function ``advisor try``'s jit experiment compiled, as measured."""
+    t = ms.jit_result(measured, h.key.qualname)
+    if t is None:
+        return ests
+    return [ms.measured_estimate(e, t, cfg.monthly_bill_usd, cfg.step_fraction, _payback_range)
+            if e.target == "numba" else e for e in ests]
 
 
 def _gc_blind_note(analysis: Analysis) -> str:

@@ -15,17 +15,21 @@ So the shares removed add up, and ``combined`` is Amdahl over all of them at onc
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from advisor.analysis import Analysis
 from advisor.analysis.phases import Phase, find_phases
 from advisor.analysis.stepwide import gc_cause
 from advisor.costmodel import formulas as fm
+from advisor.costmodel import measured as ms
 from advisor.costmodel.config import CostConfig
 from advisor.costmodel.types import ACCELERATOR, FIX_IO, JIT_VECTORIZE, PORT, KernelAdvice, Range
 from advisor.costmodel.verdict import FRAMEWORK_LEVERS, money, times
 
 GC, PIPELINE, IO, FRAMEWORK, KERNEL = "gc", "input-pipeline", "io", "framework", "kernel"
+THREADS = "threads"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class Item:
     reason: str  # one or two sentences quoting the numbers
     sources: tuple[str, ...] = ()
     frames: tuple[int, ...] = ()
+    measured: str = ""  # the `advisor try` experiment whose measurement replaced the prior ("" for a prior)
 
 
 def _money(cfg: CostConfig, e2e: Range, weeks: Range) -> tuple[Range, Range, Range | None]:
@@ -71,9 +76,23 @@ def _span(r: Range) -> str:
     return f"{times(r.typical)} ({times(r.low)}–{times(r.high)})"
 
 
-def gc_item(analysis: Analysis, cfg: CostConfig) -> Item | None:
+def _measured_item(it: Item, t: Any, cfg: CostConfig, weeks: Range) -> Item:
+    """``it`` with its step speedup (and so removed share, savings and payback) measured by ``t``."""
+    e2e = ms.step_range(t)
+    removed = Range(*(1.0 - 1.0 / x for x in (e2e.low, e2e.typical, e2e.high)))
+    sav, cost, pay = _money(cfg, e2e, weeks)
+    reason = (f"Measured by advisor try ({t.name}): {ms.versus_words(t)}; the advice uses the measurement. "
+              + it.reason)
+    return dataclasses.replace(it, removed=removed, end_to_end=e2e, savings_per_month_usd=sav, cost_usd=cost,
+                               payback_months=pay, reason=reason, measured=t.name,
+                               sources=(f"measured by advisor try: {t.name} (tryouts.json)", *it.sources))
+
+
+def gc_item(analysis: Analysis, cfg: CostConfig, measured: tuple[Any, ...] = ()) -> Item | None:
+    """The GC item: the prior (``levers.gc_removable`` of the GC share), or what ``advisor try`` measured."""
     cause = gc_cause(analysis.profile, analysis.step_split, analysis.hotspots, analysis.stats.count)
-    if not cause.visible or cause.share < cfg.thresholds.min_share:
+    t = ms.gc_result(measured)
+    if not cause.visible or (cause.share < cfg.thresholds.min_share and t is None):
         return None
     lv = cfg.levers
     sites = ", ".join(f"{s.key.qualname} {s.share:.0%}" for s in cause.sites[:3])
@@ -85,10 +104,33 @@ def gc_item(analysis: Analysis, cfg: CostConfig) -> Item | None:
               f"{lv.gc_removable.low:.0%}–{lv.gc_removable.high:.0%} of it makes the step "
               f"{_span(probe.end_to_end)} faster. Collections per step and generations are not recorded "
               "by the capture; check the memory after the change.")
-    return _removal_item(GC, "Tune the cyclic GC (gc.freeze(), thresholds)", "the whole step", cause.share,
-                         lv.gc_removable, lv.gc_weeks, cfg, reason,
-                         ("profile.stacks: GC seconds of the measured step (gc.callbacks)",
-                          "levers.gc_removable", "levers.gc_weeks"), tuple(s.frame for s in cause.sites))
+    it = _removal_item(GC, "Tune the cyclic GC (gc.freeze(), thresholds)", "the whole step", cause.share,
+                       lv.gc_removable, lv.gc_weeks, cfg, reason,
+                       ("profile.stacks: GC seconds of the measured step (gc.callbacks)",
+                        "levers.gc_removable", "levers.gc_weeks"), tuple(s.frame for s in cause.sites))
+    return it if t is None else _measured_item(it, t, cfg, lv.gc_weeks)
+
+
+def threads_item(analysis: Analysis, cfg: CostConfig, measured: tuple[Any, ...]) -> Item | None:
+    """More intra-op threads: an item only when ``advisor try`` measured a gain (no prior exists for it).
+
+    It acts on native time, as the framework item does; where both exist, ``combined`` counts that time
+    twice, an overestimate the item's reason does not hide.
+    """
+    t = ms.find(measured, "threads")
+    if t is None or t.status != ms.FASTER or analysis.step_s <= 0:
+        return None
+    native = analysis.step_split.native / analysis.step_s
+    e2e = ms.step_range(t)
+    removed = Range(*(1.0 - 1.0 / x for x in (e2e.low, e2e.typical, e2e.high)))
+    sav, cost, pay = _money(cfg, e2e, cfg.levers.threads_weeks)
+    reason = (f"Native code is {native:.0%} of the step and runs on fewer threads than the machine has cores. "
+              f"Measured by advisor try ({t.name}: {getattr(t, 'detail', '') or 'threads raised'}): "
+              f"{ms.versus_words(t)}. Set torch.set_num_threads / threadpoolctl (or OMP_NUM_THREADS) to the "
+              "cores the job owns.")
+    return Item(THREADS, "Raise the intra-op threads", "the whole step", native, removed, e2e, sav, cost, pay,
+                reason, (f"measured by advisor try: {t.name} (tryouts.json)", "levers.threads_weeks"), (),
+                t.name)
 
 
 def phase_items(analysis: Analysis, cfg: CostConfig, kernels: dict[int, KernelAdvice],
@@ -171,18 +213,23 @@ def kernel_items(kernels: list[KernelAdvice], covered: set[int]) -> list[Item]:
         removed = Range(e.share - ns.high, e.share - ns.typical, e.share - ns.low)
         out.append(Item(KERNEL, f"{k.verdict_label[:1].upper()}{k.verdict_label[1:]} → {e.target_name}",
                         k.hotspot.key.qualname, e.share, removed, e.end_to_end, e.savings_per_month_usd,
-                        e.cost_usd, e.payback_months, k.reason, e.sources, (k.hotspot.frame,)))
+                        e.cost_usd, e.payback_months, k.reason, e.sources, (k.hotspot.frame,), e.measured))
     return out
 
 
-def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]) -> tuple[Item, ...]:
-    """Every item, largest typical savings first (then largest step speedup)."""
+def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice],
+                measured: tuple[Any, ...] = ()) -> tuple[Item, ...]:
+    """Every item, largest typical savings first (then largest step speedup); ``measured`` (``advisor
+    try`` results) replaces the GC item's prior and adds a threads item (``costmodel.measured``)."""
     phases = find_phases(analysis.profile)
     by_frame = {k.hotspot.frame: k for k in kernels}
     items: list[Item] = []
-    g = gc_item(analysis, cfg)
+    g = gc_item(analysis, cfg, measured)
     if g is not None:
         items.append(g)
+    th = threads_item(analysis, cfg, measured)
+    if th is not None:
+        items.append(th)
     pipes = phase_items(analysis, cfg, by_frame, phases)
     items += pipes
     covered = {f for it in pipes for f in it.frames}

@@ -65,6 +65,7 @@ class TargetEstimate:
     share: float = 0.0  # p: the hotspot's self share of the step (all four buckets)
     new_share: Range | None = None  # its share of the old step after the change (min, typical, max)
     maturity: str = ""  # the target's maturity note
+    measured: str = ""  # the `advisor try` experiment whose measurement replaced the prior ("" for a prior)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,5 +13,7 @@ Modules, in the order data flows:
     interpreters.py  another CPython with the JIT, when one is installed
     timing.py        median ratio, spread and the noise rule (pure functions)
     results.py       ``Tryout`` and tryouts.json
-    merge.py         measured results into ``Advice`` (field ``measured``) and notes
+    session.py       plan, run, save tryouts.json, then advise again with the measurements
+
+The cost model, not this package, decides what a measurement replaces (``costmodel/measured.py``).
 """

@@ -58,6 +58,7 @@ class Hook:
         self.step_times: list[float] = []  # exact durations of the step calls after the first (see _time_step)
         self.step_seen = False
         self.warm = False
+        self.gc_in_step = False  # gc:off, once warm: the step wrapper turns the collector off inside each step
         self.jit_pending = self.func is not None
         self.watch: dict[Any, Any] = {}  # frame -> what to do when it returns
         self.report: dict[str, Any] = {"experiment": experiment, "applied": False, "status": "waiting",
@@ -136,13 +137,21 @@ class Hook:
         import functools
         import time
 
-        times, clock = self.step_times, time.perf_counter
+        times, clock, hook = self.step_times, time.perf_counter, self
 
         @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = clock()
-            result = fn(*args, **kwargs)
-            times.append(clock() - t0)
+            off = hook.gc_in_step
+            if off:  # gc:off: the collector off inside the step, its work moved between steps
+                gc.disable()
+            try:
+                t0 = clock()
+                result = fn(*args, **kwargs)
+                times.append(clock() - t0)
+            finally:
+                if off:
+                    gc.enable()
+                    gc.collect()  # between steps, outside the step's time (as the fix would do)
             return result
 
         if owner is None:
@@ -179,9 +188,14 @@ class Hook:
             self.report.update(applied=True, note=f"gc.freeze() after {self.warmup} warm-up step(s) "
                                f"({gc.get_freeze_count():,} objects frozen); gen-0 threshold {old[0]:,} → "
                                f"{GEN0_THRESHOLD:,}")
-        elif self.experiment == "gc:off":
+        elif self.experiment == "gc:off" and self.report.get("timed"):
+            self.gc_in_step = True
+            self.report.update(applied=True, note=f"collector off inside each step after {self.warmup} warm-up "
+                               "step(s), one collection between steps (outside the step's time)")
+        elif self.experiment == "gc:off":  # the step could not be wrapped: off for the rest of the run
             gc.disable()
-            self.report.update(applied=True, note=f"collector off after {self.warmup} warm-up step(s)")
+            self.report.update(applied=True, note=f"collector off after {self.warmup} warm-up step(s), for the "
+                               "rest of the run (the step could not be wrapped to collect between steps)")
         self._maybe_done()
 
     def _maybe_done(self) -> None:

@@ -175,12 +175,16 @@ def _measured(e: Experiment, base: list[Run], runs: list[Run]) -> Tryout:
     return Tryout(e.name, e.label, c.status, note, c.ratio, c.low, c.high, c.rounds,
                   sum(len(b.durations_s) for _, b in pairs), sum(len(a.durations_s) for a, _ in pairs), c.noise,
                   e.predicted, e.predicted_basis, versus(c.low, c.high, e.predicted),
-                  sum(b.wall_s for _, b in pairs), tuple(x for pair in pairs for x in pair))
+                  sum(b.wall_s for _, b in pairs), _function(e), tuple(x for pair in pairs for x in pair))
 
 
 def _tryout(e: Experiment, status: str, detail: str, runs: list[Run] | None = None) -> Tryout:
     return Tryout(e.name, e.label, status, detail, predicted=e.predicted, predicted_basis=e.predicted_basis,
-                  seconds=sum(r.wall_s for r in runs or ()), runs=tuple(runs or ()))
+                  seconds=sum(r.wall_s for r in runs or ()), function=_function(e), runs=tuple(runs or ()))
+
+
+def _function(e: Experiment) -> str:
+    return e.function[1] if e.function is not None else ""
 
 
 def _why_no_steps(o: _Outcome) -> str:

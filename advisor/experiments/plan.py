@@ -7,8 +7,9 @@ Rules (each experiment only where it applies):
                  function, not the step itself) holds at least ``JIT_MIN_SHARE`` of the step
     interpreter  a CPython 3.13+ with the JIT is installed (``--python`` or on PATH)
 
-Predictions are step speedups (low, high): Amdahl bounds from the measured split for gc and threads, and
-the cost model's own ``numba`` estimate for jit.
+Predictions are step speedups (low, high), the cost model's own wherever it has one, so that a measurement
+checks a prior: the GC item's range (``levers.gc_removable``) for gc:freeze and the ``numba`` estimate for
+jit; Amdahl bounds from the measured split for gc:off (the upper bound) and threads (no prior exists).
 """
 
 from __future__ import annotations
@@ -104,9 +105,22 @@ def _gc(advice: Any, shares: dict[str, float], step_frame: int, python: str | No
                        f"the collector is {g:.1%} of the step (under {GC_MIN_SHARE:.0%})")]
     basis = f"Amdahl: the collector is {g:.0%} of the step"
     return [Experiment("gc:freeze", "gc.freeze() after warm-up + gen-0 threshold 50,000", "gc:freeze",
-                       (1.0, _amdahl(g)), basis + " (freeze removes part of it)"),
-            Experiment("gc:off", "collector off after warm-up (upper bound)", "gc:off",
+                       *_gc_prior(advice, g)),
+            Experiment("gc:off", "collector off inside the step, collected between steps (upper bound)", "gc:off",
                        (_amdahl(0.8 * g), _amdahl(g)), basis + " (off removes most of it)")]
+
+
+def _gc_prior(advice: Any, g: float) -> tuple[tuple[float, float], str]:
+    """The cost model's own GC prediction, so that measuring it checks ``levers.gc_removable``: the GC
+    item's end-to-end range where the advice has one, else that lever over the step's GC share."""
+    item = next((it for it in advice.items if it.kind == "gc"), None)
+    rem = advice.config.levers.gc_removable
+    if item is not None:
+        r = item.end_to_end
+        return (r.low, r.high), (f"cost model: the GC item, levers.gc_removable {rem.low:.0%}–{rem.high:.0%} "
+                                 f"of the collector's {item.share:.0%} of the step")
+    return ((_amdahl(g * rem.low), _amdahl(g * rem.high)),
+            f"cost model: levers.gc_removable {rem.low:.0%}–{rem.high:.0%} of the collector's {g:.0%} of the step")
 
 
 def _threads(advice: Any, shares: dict[str, float], step_frame: int, python: str | None) -> list[Any]:

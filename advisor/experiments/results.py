@@ -58,6 +58,7 @@ class Tryout:
     predicted_basis: str = ""
     versus_prediction: str = ""    # "", "inside", "above" or "below"
     seconds: float = 0.0           # time spent in this experiment's runs
+    function: str = ""             # jit: the qualname of the function compiled (the estimate it replaces)
     runs: tuple[Run, ...] = field(default_factory=tuple)
 
     @property

@@ -51,7 +51,7 @@ def _estimate(e: TargetEstimate) -> dict[str, Any]:
         "boundary_s_per_step": _range(e.boundary_s_per_step), "calls_per_step": e.calls_per_step,
         "calls_exact": e.calls_exact, "effort_weeks": _range(e.effort_weeks), "cost_usd": _range(e.cost_usd),
         "savings_per_month_usd": _range(e.savings_per_month_usd), "payback_months": _range(e.payback_months),
-        "sources": list(e.sources),
+        "sources": list(e.sources), **({"measured": e.measured} if e.measured else {}),
     }
 
 
@@ -79,7 +79,8 @@ def _item(it: Any) -> dict[str, Any]:
     return {"kind": it.kind, "title": it.title, "scope": it.scope, "share": it.share,
             "removed_share": _range(it.removed), "end_to_end": _range(it.end_to_end),
             "savings_per_month_usd": _range(it.savings_per_month_usd), "cost_usd": _range(it.cost_usd),
-            "payback_months": _range(it.payback_months), "reason": it.reason, "sources": list(it.sources)}
+            "payback_months": _range(it.payback_months), "reason": it.reason, "sources": list(it.sources),
+            **({"measured": it.measured} if it.measured else {})}
 
 
 def _jsonable(value: Any) -> Any:

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from advisor.analysis import Hotspot
+from advisor.costmodel.measured import is_measured, versus_words
 from advisor.costmodel.types import Advice, KernelAdvice, PlanStep
 from advisor.model import BUCKETS, Profile, Split
 from advisor.render._format import (  # noqa: F401  (re-exported: advisor.render.html.fmt_* stay importable)
@@ -78,7 +79,7 @@ def _items_view(advice: Advice) -> dict[str, Any]:
     return {"answer_items": [{"kind": it.kind, "title": it.title, "scope": it.scope, "share": fmt_pct(it.share),
                        "e2e": fmt_x(it.end_to_end.typical), "e2e_range": fmt_range(it.end_to_end),
                        "savings": fmt_usd(it.savings_per_month_usd.typical), "cost": fmt_usd(it.cost_usd.typical),
-                       "reason": it.reason} for it in items],
+                       "reason": it.reason, "measured": it.measured} for it in items],
             "builtin": bool(getattr(advice.config, "is_builtin", False)), "n_items": len(advice.items),
             "combined": f"{fmt_x(both.typical)} ({fmt_range(both)})" if both is not None else ""}
 
@@ -320,6 +321,14 @@ def _environment() -> Any:
     return env
 
 
+def measured_rows(advice: Advice) -> list[dict[str, Any]]:
+    """``advisor try`` results for the Measured section: each result, its words, what it replaced."""
+    from advisor.render.tryouts import used_by
+
+    return [{"t": t, "words": versus_words(t) if is_measured(t) else "", "used_by": used_by(advice, t.name)}
+            for t in advice.measured]
+
+
 def render_html(advice: Advice) -> str:
     """Render ``advice`` as one self-contained HTML page (CSS, JS, SVG and data inline).
 
@@ -332,7 +341,7 @@ def render_html(advice: Advice) -> str:
         title=title, advice=advice, a=a, first=_first_screen(advice), rows=_rows(advice),
         more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice),
         more_cards=max(0, len(a.hotspots) - MAX_CARDS), chart=plan_chart(advice.plan),
-        plan=advice.plan, ledger=_ledger(advice),
+        plan=advice.plan, ledger=_ledger(advice), measured=measured_rows(advice),
         flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
         buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
         target=os.path.basename(str(a.profile.command.get("target", ""))),

@@ -7,7 +7,8 @@ carries the value advisor computed (the cached value), so a reader that does not
 advisor's own numbers; a test recalculates the file in LibreOffice and compares it with the cost model.
 
 Sheets: Summary (the plan, the most-changed inputs, a chart), Assumptions (every input and its source),
-Kernels (hotspot x target), Port plan (cumulative), Profile (what was measured).
+Kernels (hotspot x target), Port plan (cumulative), Profile (what was measured), and after ``advisor try``
+Measured (each experiment beside its prediction; ``_xlsx_measured.py``).
 
 Text from the profile (function names, paths, the command line) is always written as a string, never
 as a formula: a function named ``=HYPERLINK(...)`` stays text (CSV/formula injection). Verdicts are
@@ -25,6 +26,7 @@ from advisor.render._xlsx_layout import (  # noqa: F401  (re-exported: advisor.r
     FMT, INJECTION_PREFIXES, KERNEL_COLUMNS, KERNEL_FMT, KERNEL_INDEX, LEVELS, MAX_TEXT, PLAN_COLUMNS, PLAN_INDEX,
     SUMMARY_COLUMNS, _compact, _finite, _Input, _levels, _new_cache, _num, _payback_cache, _rng, collect_inputs,
     name_part, safe_text, target_names)
+from advisor.render._xlsx_measured import measured_end_to_end, measured_new_share, write_measured
 from advisor.render.csv_export import kernel_table, render_kernels_csv  # noqa: F401
 
 
@@ -172,11 +174,13 @@ class _Book:
                 native = f"/{ref['S_' + lvl]}"  # formulas.batches_native: batching removes C dispatch
             transfer = (f"+{names['transfer']}*1E6/({names['bandwidth']}_{lvl}*1E9)/step_s" if accel else "")
             cells[f"new_{lvl}"] = (
+                measured_new_share(est, ref["p"], lvl) or
                 f"={ref['i']}/{ref['S_' + lvl]}+{ref['n']}{native}+{ref['w']}+{ref['g']}"
                 f"+{ref['calls']}*{ref['o_' + opp]}*1E-9/step_s{transfer}", "pct", new_cached)
             cells[f"ks_{lvl}"] = (f"=IF({ref['new_' + lvl]}>0,{ref['p']}/{ref['new_' + lvl]},1)", "x",
                                   getattr(est.kernel_speedup, lvl))
-            cells[f"e2e_{lvl}"] = (f"=1/((1-{ref['p']})+{ref['new_' + lvl]})", "x", getattr(est.end_to_end, lvl))
+            cells[f"e2e_{lvl}"] = (measured_end_to_end(est, lvl) or f"=1/((1-{ref['p']})+{ref['new_' + lvl]})", "x",
+                                   getattr(est.end_to_end, lvl))
             cells[f"sav_{lvl}"] = (f"=step_fraction*(monthly_bill-{bill_after}/{ref['e2e_' + lvl]})", "usd",
                                    getattr(est.savings_per_month_usd, lvl))
             cells[f"eff_{lvl}"] = (
@@ -408,7 +412,11 @@ def write_xlsx(advice: Advice, path: str | Path) -> None:
     krows = book.write_kernels(kernels, advice)
     prows = book.write_plan(plan, advice, krows)
     book.write_summary(summary, advice, krows, prows, next_row + 1)
-    for ws in (summary, assumptions, kernels, plan, profile):
+    sheets = [summary, assumptions, kernels, plan, profile]
+    if advice.measured:  # `advisor try` results (render/_xlsx_measured.py)
+        sheets.append(wb.add_worksheet("Measured"))
+        write_measured(book, sheets[-1], advice)
+    for ws in sheets:
         ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)

@@ -155,3 +155,19 @@ def test_profile_then_try(tmp_path):
     assert {"gc:freeze", "gc:off"} <= set(tried)
     assert tried["gc:freeze"]["status"] in MEASURED
     assert "tryouts saved" in r.stderr
+
+
+def test_budget_stops_starting_rounds_and_still_reports(tmp_path):
+    # A 1 s budget: round 1 always runs (there is nothing to judge a round's length by before it),
+    # round 2 does not start because the first round alone took longer than the budget.
+    out = tmp_path / "out"
+    r = run_advisor(["try", "--only", "gc", "--steps", "3", "--warmup", "1", "--rounds", "5", "--budget", "1s",
+                     "--out", str(out), "sample_workloads/scalar_autograd.py", "--steps", "8", "--epochs", "1",
+                     "--batch", "4"], cwd=ROOT, timeout=400)
+    assert r.returncode == 0, r.stderr[-2000:]
+    tried = _tryouts(out)
+    for t in tried.values():
+        assert t["rounds"] == 1 and t["status"] == "no-gain", t  # one round never claims a gain
+        _check_arithmetic(t)
+    assert "round 1/5" in r.stderr and "round 2/5" not in r.stderr
+    assert "of 0:01 budget" in r.stderr
