@@ -503,6 +503,7 @@ def _parse_timeline(d: Any, n_stacks: int, version: int) -> Timeline:
         if not len(t) == len(stack) == len(nf) or len(flat) != 4 * len(t):
             raise ValueError("timeline columns differ in length")
         t_us, split = np.asarray(t, dtype=np.int64), np.asarray(flat, dtype=np.int64).reshape(-1, 4)
+        stack, nf = np.asarray(stack, dtype=np.int64), np.asarray(nf, dtype=np.int64)
         n = len(t)
     if n and int(stack.max()) >= n_stacks:
         raise ValueError("timeline refers to a stack record that is not in stacks")

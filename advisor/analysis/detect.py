@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator, Sequence
 from pathlib import PurePath
 
 from advisor.analysis import loopstep
@@ -49,7 +50,7 @@ CUT_SHORT = ("interrupt", "sigterm", "max-steps", "exception", "checkpoint", "os
 class Measurement:
     """What detection reads: the samples in order, the frame table, user flags and sources."""
 
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # a tuple, or stepping.Rows (made as read)
     frames: tuple[FrameKey, ...]
     user: tuple[bool, ...]
     sources: dict[str, str]
@@ -57,7 +58,7 @@ class Measurement:
     stopped_by: str = "exit"
     calls: dict[int, int] | None = None  # exact call counts (cprofile)
     timings: tuple[StepTiming, ...] = ()
-    times: tuple[float, ...] = ()  # each row's time on the sampler's clock (what StepTiming uses)
+    times: Sequence[float] = ()  # each row's time on the sampler's clock (what StepTiming uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class _Ctx:
 
 def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDecision:
     """Decide the step of measurement ``m`` (``spec``: ``--step`` as given, or None to detect it)."""
-    table = stepmod.track_invocations([(ids, w, nf) for ids, _l, w, nf in m.rows])
+    table = stepmod.track_invocations(_Calls(m.rows))
     cands = stepmod.candidates(table, list(m.frames), m.calls)
     ctx = _Ctx(m, table, _run_total(table), *_update_frames(m.frames))
     if m.mode == "cprofile":
@@ -441,11 +442,21 @@ def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) ->
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _simple(rows: tuple[Row, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...], float, int]]:
-    return list(rows)
+def _simple(rows: Sequence[Row]) -> Sequence[Row]:
+    return rows
 
 
-def _new_calls(rows: tuple[Row, ...], marker: int) -> list[bool]:
+class _Calls:
+    """(frame ids, weight, new_from) of each row, as ``track_invocations`` reads them (twice), made as read."""
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[tuple[tuple[int, ...], float, int]]:
+        return ((ids, w, nf) for ids, _l, w, nf in self._rows)
+
+
+def _new_calls(rows: Sequence[Row], marker: int) -> list[bool]:
     """Whether each row starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
     return [marker in ids and ids.index(marker) >= nf for ids, _l, _w, nf in rows]
 

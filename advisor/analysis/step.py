@@ -51,38 +51,77 @@ def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> Call
     optimizer built on the first batch) made ``main`` look called twice, and ``main`` became the step.
     """
     table = CallTable()
-    active: list[Invocation | None] = []
+    table_seen: set[int] = set()
     root = _run_root(samples)
+    # Per distinct stack (the same tuple object for every sample of it, or equal tuples): the depth of
+    # each frame's outermost occurrence, and its weight (inclusive time is added per stack at the end).
+    outer: dict[int, list[int | None]] = {}
+    stack_w: dict[int, float] = {}
+    keep: dict[int, tuple[int, ...]] = {}
+    # Invocations continue while the samples keep their frame; each open one holds, in ``covered_s``,
+    # minus the attached weight before it started, and gets the cumulative weight at its last sample
+    # when it ends: per sample, only the frames from ``new_from`` down cost anything.
+    active: list[Invocation | None] = []
+    cum = 0.0  # weight of the attached samples so far
+    last_idx, last_cum = -1, 0.0
     last_attached: tuple[int, ...] = ()
     gap = False
+
+    def close(inv: Invocation | None) -> None:
+        if inv is not None:
+            inv.last = last_idx
+            inv.covered_s += last_cum
+
     for idx, (frames, weight, new_from) in enumerate(samples):
+        key = id(frames)
+        od = outer.get(key)
+        if od is None:
+            keep[key] = frames  # holds the object, so its id is not reused while this runs
+            seen: set[int] = set()
+            od = outer[key] = []
+            for depth, fid in enumerate(frames):
+                if fid in seen:
+                    od.append(None)
+                else:
+                    seen.add(fid)
+                    od.append(fid)
+            stack_w[key] = 0.0
+        stack_w[key] += weight
         if frames and frames[0] != root:
-            for fid in dict.fromkeys(frames):  # time, but no call identity
-                table.inclusive_s[fid] = table.inclusive_s.get(fid, 0.0) + weight
-            gap = True
+            gap = True  # time, but no call identity
             continue
         if gap:
             new_from = reattach(last_attached, frames)
             gap = False
+        if key not in table_seen:
+            table_seen.add(key)
+            for depth, fid in enumerate(od):
+                if fid is not None:
+                    table.above.setdefault(fid, set()).update(frames[:depth])
         last_attached = frames
-        seen: set[int] = set()
-        nxt: list[Invocation | None] = []
-        for depth, fid in enumerate(frames):
-            outer = fid not in seen
-            inv = active[depth] if depth < new_from and depth < len(active) else None
-            if outer:
-                seen.add(fid)
-                if inv is None or inv.frame != fid:
-                    inv = Invocation(fid, idx, idx, 0.0)
-                    table.invocations.setdefault(fid, []).append(inv)
-                inv.last = idx
-                inv.covered_s += weight
-                table.inclusive_s[fid] = table.inclusive_s.get(fid, 0.0) + weight
-                table.above.setdefault(fid, set()).update(frames[:depth])
-                nxt.append(inv)
-            else:
-                nxt.append(None)
-        active = nxt
+        n = min(max(new_from, 0), len(active), len(frames))
+        while n and (active[n - 1].frame if active[n - 1] is not None else None) != od[n - 1]:
+            n -= 1  # a continued depth holds the same frame as before (else the input is not consistent)
+        for inv in active[n:]:
+            close(inv)
+        del active[n:]
+        for depth in range(n, len(frames)):
+            fid = od[depth]
+            if fid is None:
+                active.append(None)
+                continue
+            inv = Invocation(fid, idx, idx, -cum)
+            table.invocations.setdefault(fid, []).append(inv)
+            active.append(inv)
+        cum += weight
+        last_idx, last_cum = idx, cum
+    for inv in active:
+        close(inv)
+    inclusive = table.inclusive_s
+    for key, w in stack_w.items():
+        for fid in outer[key]:
+            if fid is not None:
+                inclusive[fid] = inclusive.get(fid, 0.0) + w
     return table
 
 

@@ -9,6 +9,7 @@ that decision from the profile, so a re-analysed profile gives the same kind of 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Iterator, Sequence
 
 from advisor.analysis import detect
 from advisor.analysis import step as stepmod
@@ -25,13 +26,38 @@ def measurement(profile: Profile) -> detect.Measurement:
     if tl is None:
         raise UsageError("this profile has no sample order (written by an older advisor, format version 1): "
                          "profile the script again to choose another step")
-    # One row per sample, built from the timeline's columns (the stack's frames and lines are shared tuples).
-    per_stack = [(r.frames, r.lines) for r in profile.stacks]
-    rows = tuple((*per_stack[sid], w, nf)
-                 for sid, w, nf in zip(tl.stack.tolist(), tl.weight_s.tolist(), tl.new_from.tolist()))
+    rows = Rows([r.frames for r in profile.stacks], [r.lines for r in profile.stacks], tl.stack, tl.weight_s,
+                tl.new_from)
     return detect.Measurement(rows, tuple(f.key for f in profile.frames), tuple(f.user for f in profile.frames),
                               profile.sources, profile.mode, profile.outcome.stopped_by, profile.calls,
-                              profile.timings, tuple((tl.t0_s + tl.t_s).tolist()))
+                              profile.timings, tl.t0_s + tl.t_s)
+
+
+class Rows(Sequence[detect.Row]):
+    """The timeline as detection's rows (frame ids, lines, weight, new_from), made a chunk at a time as
+    they are read: a long run's millions of rows never exist at once (each pass makes and drops them)."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, frames: list[tuple[int, ...]], lines: list[tuple[int, ...]], stack, weight, new_from) -> None:
+        self._frames, self._lines = frames, lines
+        self._stack, self._weight, self._nf = stack, weight, new_from
+
+    def __len__(self) -> int:
+        return len(self._stack)
+
+    def __iter__(self) -> Iterator[detect.Row]:
+        frames, lines = self._frames, self._lines
+        for a in range(0, len(self._stack), self.CHUNK):
+            b = a + self.CHUNK
+            for sid, w, nf in zip(self._stack[a:b].tolist(), self._weight[a:b].tolist(), self._nf[a:b].tolist()):
+                yield frames[sid], lines[sid], w, nf
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        sid = int(self._stack[i])
+        return self._frames[sid], self._lines[sid], float(self._weight[i]), int(self._nf[i])
 
 
 def apply_step(profile: Profile, spec: str | None = None, warmup: int | None = None,
