@@ -165,9 +165,9 @@ def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: li
 
 def samples_per_frame(table: stepmod.CallTable) -> dict[int, int] | None:
     """Samples seen inside each function's calls (None for exact counts without samples)."""
-    if not table.invocations:
+    if not table.calls:
         return None
-    return {fid: sum(inv.last - inv.first + 1 for inv in invs) for fid, invs in table.invocations.items()}
+    return dict(table.spans)
 
 
 # ---- rules 2-4: function or loop -----------------------------------------------------------------------
@@ -205,7 +205,7 @@ def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
     """User frames above ``fid`` that run fewer times than it, nearest first, with the line they stand on
     (the heaviest chain over the samples holding ``fid``)."""
     weight: dict[tuple[tuple[int, int], ...], float] = {}
-    n_fid = len(ctx.table.invocations.get(fid, ())) or (ctx.m.calls or {}).get(fid, 0)
+    n_fid = ctx.table.count(fid) or (ctx.m.calls or {}).get(fid, 0)
     for ids, lines, w, _nf in ctx.m.rows:
         try:
             d = ids.index(fid)
@@ -213,7 +213,7 @@ def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
             continue
         chain = tuple((ids[k], lines[k]) for k in range(d - 1, -1, -1)
                       if ctx.m.user[ids[k]] and ids[k] != fid
-                      and len(ctx.table.invocations.get(ids[k], ())) < n_fid)
+                      and ctx.table.count(ids[k]) < n_fid)
         weight[chain] = weight.get(chain, 0.0) + w
     if not weight:
         return []
@@ -238,16 +238,14 @@ class _LoopStats:
 def _loop_stats(ctx: _Ctx, loop: loopstep.Loop, marker: int) -> _LoopStats:
     iters = loopstep.loop_iterations(_simple(ctx.m.rows), loop, marker, _new_calls(ctx.m.rows, marker))
     time_s = update_s = 0.0
-    inside: set[int] = set()
-    for idx, ((ids, _l, w, _nf), it) in enumerate(zip(ctx.m.rows, iters)):
+    for (ids, _l, w, _nf), it in zip(ctx.m.rows, iters):
         if it is None:
             continue
         time_s += w
-        inside.add(idx)
         if ctx.updates and any(f in ctx.updates for f in ids):
             update_s += w
     n = max((it for it in iters if it is not None), default=-1) + 1
-    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if inv.first in inside)
+    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if iters[inv.first] is not None)  # began inside
     return _LoopStats(time_s, n, calls, update_s)
 
 
@@ -255,7 +253,7 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
     """Rule 2: a function that repeats the model update within one call is an epoch; the loop in its own
     frame that holds those updates (and most of its time) is the step."""
     counted = ctx.optimizers or ctx.updates
-    calls = len(ctx.table.invocations.get(fid, ()))
+    calls = ctx.table.count(fid)
     if not counted or not calls:
         return None
     by_loop: dict[tuple[int, int, str], float] = {}
@@ -432,7 +430,7 @@ def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) ->
                 d = ids.index(fid)
                 if loop.start <= lines[d] <= loop.end:
                     hit = True
-                    if d + 1 < len(ids) and len(ctx.table.invocations.get(ids[d + 1], [])) >= 2:
+                    if d + 1 < len(ids) and ctx.table.count(ids[d + 1]) >= 2:
                         children[ids[d + 1]] = children.get(ids[d + 1], 0.0) + w
         if hit:
             marker = max(children, key=children.__getitem__) if children else None
