@@ -378,7 +378,7 @@ def measure_capture(samples: int, log: Callable[[str], None] = print, step: str 
     the peak of one size must not hide in the memory another left behind.
     """
     from advisor.analysis.stepping import apply_step
-    from advisor.capture.build import UserCode, build_profile
+    from advisor.capture.build import UserCode, measure as build_measure
     from advisor.model import Outcome, Profile
     from advisor.pipeline import finish
 
@@ -389,17 +389,28 @@ def measure_capture(samples: int, log: Callable[[str], None] = print, step: str 
         sampler = fill_sampler(samples, folder)
         state: dict[str, Any] = {}
 
-        def post() -> None:  # what happens after the script stops: to_raw, build, decide, save
-            raw = sampler.to_raw()
-            state["profile"] = build_profile(raw, decide=apply_step, command={"kind": "script", "target": "train.py",
-                                             "args": []}, environment={"python": "bench"}, outcome=Outcome(0, "exit"),
-                                             wall_s=samples * 0.005, user_code=UserCode.default())
+        stages: dict[str, float] = {}
+
+        def timed(name: str, fn: Callable[[], Any]) -> Any:
+            c0 = time.process_time()
+            r = fn()
+            stages[name] = round(time.process_time() - c0, 3)
+            return r
+
+        def post() -> None:  # what happens after the script stops: to_raw, build (measure + decide), save
+            raw = timed("to_raw", sampler.to_raw)
+            prof = timed("build: measure", lambda: build_measure(
+                raw, command={"kind": "script", "target": "train.py", "args": []}, environment={"python": "bench"},
+                outcome=Outcome(0, "exit"), wall_s=samples * 0.005, user_code=UserCode.default()))
             del raw
-            state["profile"].save(folder / "profile.json")
+            state["profile"] = timed("build: decide the step", lambda: apply_step(prof, None, 1))
+            timed("save", lambda: state["profile"].save(folder / "profile.json"))
 
         def report() -> None:  # advisor report --step: load, decide again, analyse, write the outputs
-            prof = apply_step(Profile.load(folder / "profile.json"), step, None, strict=True)
-            state["report"] = finish(prof, folder / "out", outputs=("advice", "report"))
+            prof = timed("load", lambda: Profile.load(folder / "profile.json"))
+            prof = timed("decide again (--step)", lambda: apply_step(prof, step, None, strict=True))
+            state["report"] = timed("analyse + advice + report.html", lambda: finish(
+                prof, folder / "out", outputs=("advice", "report")))
 
         for name, fn in (("post-process (to_raw+build+decide+save)", post), ("report --step (load+decide+analyse+render)", report)):
             with _PeakRSS() as rss:
@@ -413,6 +424,7 @@ def measure_capture(samples: int, log: Callable[[str], None] = print, step: str 
             out["cpu_s"][name] = round(cpu, 3)
             out["peak_mb"][name] = round(rss.extra_mb, 1)
             log(f"  capture {samples:>9,}: {name}: {dt:.2f} s ({cpu:.2f} s CPU), +{rss.extra_mb:.0f} MB")
+        out["stages_cpu_s"] = stages
         prof = state.get("profile")
         if prof is not None:
             out["stacks"] = len(prof.stacks)
@@ -454,33 +466,63 @@ def capture_isolated(samples: int, timeout: float = 900.0, log: Callable[[str], 
     return res
 
 
-def write_results(rows: list[dict[str, Any]], path: Path, title: str, before: str = "") -> None:
-    """benchmarks/RESULTS-scale.md: one table per run of ``python -m benchmarks.scale results``."""
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    f = lambda v, fmt="{:.2f}": "-" if v is None else fmt.format(v)  # noqa: E731
+    out = ["| samples | post-process CPU s (wall) | peak MB | CPU µs/sample | report --step CPU s (wall) | peak MB "
+           "| profile.json MB | report.html MB | notes |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        s, c, m, z = (list(r.get(k, {}).values()) + [None, None] for k in ("seconds", "cpu_s", "peak_mb", "us_per_sample"))
+        sizes = r.get("sizes_mb", {})
+        out.append(f"| {r['samples']:,} | {f(c[0])} ({f(s[0], '{:.1f}')}) | {f(m[0], '{:.0f}')} | {f(z[0], '{:.1f}')} | "
+                   f"{f(c[1])} ({f(s[1], '{:.1f}')}) | {f(m[1], '{:.0f}')} | {f(sizes.get('profile.json'))} | "
+                   f"{f(sizes.get('report.html'))} | {'; '.join(r.get('notes', []))[:200]} |")
+    return out
+
+
+def write_results(rows: list[dict[str, Any]], path: Path, before: list[dict[str, Any]] | None = None) -> None:
+    """benchmarks/RESULTS-scale.md: the runs just measured, the stages of the longest, and ``before`` (rows
+    measured the same way on the tree before the columnar timeline, benchmarks/scale-before.json)."""
+    import datetime
     import platform
 
-    lines = [f"# Scale: long captures through the real path ({title})", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. "
-             "Generated by `python -m benchmarks.scale results` (each size in a fresh interpreter).", "",
-             "Post-process = `Sampler.to_raw` -> `build_profile` (step decided) -> `Profile.save`; report = "
-             "`Profile.load` -> `apply_step(--step train_step)` -> analyse -> advice.json + report.html. "
-             "Peak = resident memory above the process as the run left it (sampler records included in the "
-             "base), polled every 5 ms.", "",
-             "| samples | post-process s (CPU s) | peak MB | CPU us/sample | report s (CPU s) | peak MB | profile.json MB | report.html MB | notes |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        s, m, z = r.get("seconds", {}), r.get("peak_mb", {}), r.get("sizes_mb", {})
-        vals = list(s.values()) + [None, None]
-        mems = list(m.values()) + [None, None]
-        cpus = list(r.get("cpu_s", {}).values()) + [None, None]
-        per = list(r.get("us_per_sample", {}).values()) + [None]
-        f = lambda v, fmt="{:.2f}": "-" if v is None else fmt.format(v)  # noqa: E731
-        lines.append(f"| {r['samples']:,} | {f(vals[0])} ({f(cpus[0])}) | {f(mems[0], '{:.0f}')} | {f(per[0], '{:.1f}')} | "
-                     f"{f(vals[1])} ({f(cpus[1])}) | {f(mems[1], '{:.0f}')} | {f(z.get('profile.json'))} | {f(z.get('report.html'))} | "
-                     f"{'; '.join(r.get('notes', []))[:200]} |")
-    text = "\n".join(lines) + "\n"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = ["# Scale: long captures through the real path", "",
+             f"Generated by `python -m benchmarks.scale results` on "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {platform.machine()}, "
+             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load:.1f} (a shared "
+             "machine: wall times swing with the load, CPU times are the figures to compare).", "",
+             "A `Sampler` is filled as `Sampler._run` fills it (a training script's real code objects: `main` → "
+             f"`train_step` → forward over {LAYERS} layers calling {LIB_OPS} library ops, backward, an optimizer; "
+             f"{SAMPLES_PER_STEP} samples a step), then the real post-processing runs. **Post-process** = "
+             "`Sampler.to_raw` → `build.measure` → `apply_step` (step auto-detected) → `Profile.save`. "
+             "**Report** = `Profile.load` → `apply_step(--step train_step)` → analyse + advice → advice.json + "
+             "report.html (`advisor report --step`). **Peak** = resident memory above the process as the run "
+             "left it (the sampler's records, ~57 bytes a sample, are in that base), polled every 5 ms; each size "
+             "in a fresh interpreter.", "",
+             "Goals (issues 12, 18): eight hours at 5 ms (5,760,000 samples) post-processed in ≤ 3 s and ≤ 200 MB; "
+             "`advisor report` on 1M samples ≤ 3 s with report.html ≤ 10 MB.", "", "## Now", ""]
+    lines += _table(rows)
+    staged = [r for r in rows if r.get("stages_cpu_s")]
+    if staged:
+        names = list(staged[-1]["stages_cpu_s"])
+        lines += ["", "Where the CPU goes (seconds; µs a sample in brackets). A plain `advisor report` (no --step) is "
+                  "load + analyse + render:", "",
+                  "| stage | " + " | ".join(f"{r['samples']:,}" for r in staged) + " |",
+                  "|---|" + "---:|" * len(staged)]
+        for name in names + ["plain `advisor report`"]:
+            cells = []
+            for r in staged:
+                st = r["stages_cpu_s"]
+                v = (st.get("load", 0.0) + st.get("analyse + advice + report.html", 0.0)) if name.startswith("plain") \
+                    else st.get(name)
+                cells.append("-" if v is None else f"{v:.2f} ({v / r['samples'] * 1e6:.2f})")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if before:
-        text += "\n" + before
-    path.write_text(text)
+        lines += ["", "## Before (the tree before the columnar timeline: a RawSample and a Split per sample, "
+                  "format 2 with JSON lists)", ""]
+        lines += _table(before)
+    path.write_text("\n".join(lines) + "\n")
+
 
 if __name__ == "__main__":
     import dataclasses
@@ -492,11 +534,11 @@ if __name__ == "__main__":
         print(json.dumps(measure_capture(int(sys.argv[2]), log=lambda s: print(s, file=sys.stderr))))
     elif len(sys.argv) > 1 and sys.argv[1] == "results":
         sizes = [int(a) for a in sys.argv[2:]] or list(CAPTURE_SIZES)
-        rows = [capture_isolated(n, log=lambda s: print(s, file=sys.stderr)) for n in sizes]
-        target = Path(__file__).with_name("RESULTS-scale.md")
+        rows = [capture_isolated(n, timeout=3600, log=lambda s: print(s, file=sys.stderr)) for n in sizes]
+        here = Path(__file__).parent
+        before = here / "scale-before.json"
+        write_results(rows, here / "RESULTS-scale.md", json.loads(before.read_text()) if before.is_file() else None)
         json.dump(rows, sys.stdout)
-        os.environ.get("SCALE_TITLE") and write_results(rows, target, os.environ["SCALE_TITLE"],
-                                                        os.environ.get("SCALE_BEFORE", ""))
     else:
         r = measure(int(sys.argv[1]), log=lambda s: print(s, file=sys.stderr),
                     skip_render=sys.argv[2] if len(sys.argv) > 2 else "")
