@@ -297,7 +297,7 @@ class Profile:
         """The JSON document (``timeline=False``: without the timeline's columns, which ``save`` streams)."""
         return {
             "format": self.format,
-            "version": self.version,
+            "version": VERSION,  # the encoding written is always this version's
             "mode": self.mode,
             "interval_s": self.interval_s,
             "command": self.command,

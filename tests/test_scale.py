@@ -132,3 +132,15 @@ def test_small_timelines_are_exact_in_microseconds(tmp_path):
     assert prof.timeline.split_us[0].tolist() == [3000, 1000, 500, 500]
     assert prof.timeline.t_us[-1] == round(49 * 0.005 / US)
     assert Profile.load(prof.save(tmp_path / "p.json")) == prof
+
+
+def test_a_negative_time_in_the_timeline_is_refused(saved, tmp_path):
+    _prof, path = saved
+    doc = json.loads(path.read_text())
+    n = doc["timeline"]["samples"]
+    doc["timeline"]["columns"]["dt_us"] = {"dtype": "<i8",
+                                           "data": base64.b64encode(zlib.compress(np.full(n, -1, "<i8").tobytes())).decode()}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ProfileFormatError, match="dt_us gives a negative or absurd time"):
+        Profile.load(bad)
