@@ -10,13 +10,15 @@ understand with a one-line ``ProfileFormatError``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import zlib
 import secrets
 import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from advisor import _profile_checks as checks
 from advisor.errors import OutputError, ProfileFormatError
@@ -26,7 +28,7 @@ from advisor.errors import OutputError, ProfileFormatError
 _dumps, _replace = json.dumps, os.replace
 
 FORMAT = "advisor-profile"
-VERSION = 2  # 2: "timeline" (every sample in order) and "timings"; version 1 files still load
+VERSION = 3  # 3: the timeline as compressed binary columns; 2: "timeline" as JSON lists, "timings"; 1 and 2 load
 BUCKETS = ("interpreted", "native", "waiting", "gc")
 REGIONS = ("step", "warmup", "outside")
 MODES = ("sample", "cprofile", "pyinstrument")
@@ -163,21 +165,73 @@ class StepTiming:
     how: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Timeline:
     """Every sample in order: what step detection reads, so a saved profile can be re-analysed.
 
-    ``t_s`` is the sample's time (seconds after ``t0_s``, the sampler's clock), ``stack`` an index into
+    Columns (NumPy arrays, one entry per sample; about 26 bytes a sample): ``t_us`` the sample's time in
+    whole microseconds after ``t0_s`` (the sampler's clock, seconds), ``stack`` an index into
     ``Profile.stacks`` (whose frames and lines are this sample's), ``new_from`` the depth from which its
-    frames are new calls (frames above it are the same calls as in the previous sample), ``splits`` its
-    measured split.
+    frames are new calls (frames above it are the same calls as in the previous sample), ``split_us`` its
+    measured split (n×4 whole microseconds: interpreted, native, waiting, gc). Build one with ``of``.
     """
 
     t0_s: float
-    t_s: tuple[float, ...]
-    stack: tuple[int, ...]
-    new_from: tuple[int, ...]
-    splits: tuple[Split, ...]
+    t_us: Any
+    stack: Any
+    new_from: Any
+    split_us: Any
+
+    @classmethod
+    def of(cls, t0_s: float, t_us: Any, stack: Any, new_from: Any, split_us: Any) -> Timeline:
+        """A timeline from any integer sequences, stored in the narrowest types that hold them."""
+        import numpy as np
+
+        split = np.asarray(split_us, dtype=np.int64).reshape(-1, 4) if not hasattr(split_us, "dtype") else split_us
+        return cls(float(t0_s), _narrow(t_us, np.int64), _narrow(stack, None), _narrow(new_from, None),
+                   _narrow(split, None))
+
+    def __len__(self) -> int:
+        return len(self.stack)
+
+    @property
+    def t_s(self) -> Any:
+        """Each sample's time in seconds after ``t0_s`` (float array)."""
+        return self.t_us * US
+
+    @property
+    def weight_s(self) -> Any:
+        """Each sample's total time in seconds (float array)."""
+        return self.split_us.sum(axis=1, dtype="int64") * US
+
+    def split(self, i: int) -> Split:
+        return Split(*(float(v) * US for v in self.split_us[i]))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timeline):
+            return NotImplemented
+        import numpy as np
+
+        return self.t0_s == other.t0_s and all(
+            np.array_equal(getattr(self, f), getattr(other, f)) for f in ("t_us", "stack", "new_from", "split_us"))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _narrow(values: Any, dtype: Any) -> Any:
+    """``values`` as a NumPy array of ``dtype``, or (None) of the narrowest of uint8/16/32 or int64."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if arr.size == 0:
+        return arr.astype(np.uint8)
+    lo, hi = int(arr.min()), int(arr.max())
+    for t in (np.uint8, np.uint16, np.uint32):
+        if lo >= 0 and hi <= np.iinfo(t).max:
+            return arr.astype(t, copy=False)
+    return arr.astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +293,11 @@ class Profile:
         return self.frames[frame_id].key.label
 
     # ---- JSON ----------------------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, timeline: bool = True) -> dict[str, Any]:
+        """The JSON document (``timeline=False``: without the timeline's columns, which ``save`` streams)."""
         return {
             "format": self.format,
-            "version": self.version,
+            "version": VERSION,  # the encoding written is always this version's
             "mode": self.mode,
             "interval_s": self.interval_s,
             "command": self.command,
@@ -269,14 +324,22 @@ class Profile:
             "sources": self.sources,
             "clock": self.clock,
             "warnings": list(self.warnings),
-            "timeline": None if self.timeline is None else _timeline_json(self.timeline),
+            "timeline": None if self.timeline is None else (_timeline_json(self.timeline) if timeline else _MARK),
             "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
                          "exact": t.exact, "how": t.how} for t in self.timings],
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the profile as JSON atomically (temp file in the same folder, then rename)."""
-        return write_atomic(Path(path), _dumps(self.to_json(), separators=(",", ":")).encode())
+        """Write the profile as JSON atomically (temp file in the same folder, then rename).
+
+        The timeline's columns are compressed and written one at a time, so saving an eight-hour run
+        holds one compressed column in memory, not the whole document twice."""
+        doc = self.to_json(timeline=False)
+        if self.timeline is None:
+            return write_atomic(Path(path), _dumps(doc, separators=(",", ":")).encode())
+        mark = doc["timeline"] = f"\u0000timeline {secrets.token_hex(8)}\u0000"  # no other string is this
+        head, tail = _dumps(doc, separators=(",", ":")).split(_dumps(mark), 1)
+        return write_atomic(Path(path), _chain(head.encode(), _timeline_parts(self.timeline), tail.encode()))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Profile:
@@ -325,7 +388,7 @@ class Profile:
             fixed: list[str] = []
             if scan:
                 data, fixed = checks.scan(data)
-            profile = _parse(data)
+            profile = _parse(data, version)
             if fixed:
                 note = (f"text in the profile was not valid Unicode (a lone surrogate in {fixed[0]}"
                         f"{f' and {len(fixed) - 1} more' if len(fixed) > 1 else ''}); it is shown escaped (\\udXXX)")
@@ -339,31 +402,112 @@ class Profile:
 US = 1e-6  # timeline times and splits are stored as whole microseconds
 
 
+_MARK = "\u0000timeline\u0000"  # stands for the timeline in ``to_json(timeline=False)``
+ENCODING = "zlib+base64"
+# column name -> what it holds; "dt_us" is t_us delta-coded (the first value is t_us[0])
+COLUMNS = ("dt_us", "stack", "new_from", "interpreted_us", "native_us", "waiting_us", "gc_us")
+DTYPES = ("<u1", "<u2", "<u4", "<i8")
+
+
+def _columns(tl: Timeline) -> Iterator[tuple[str, Any]]:
+    import numpy as np
+
+    yield "dt_us", _narrow(np.diff(tl.t_us.astype(np.int64, copy=False), prepend=0), None)
+    yield "stack", tl.stack
+    yield "new_from", tl.new_from
+    for b, name in enumerate(COLUMNS[3:]):
+        yield name, np.ascontiguousarray(tl.split_us[:, b])
+
+
+def _encode(arr: Any) -> tuple[str, bytes]:
+    """(dtype, base64 of the zlib-compressed little-endian bytes) of a 1-D integer array."""
+    dtype = arr.dtype.newbyteorder("<")
+    data = arr.astype(dtype, copy=False)
+    return dtype.str.replace("|", "<"), base64.b64encode(zlib.compress(memoryview(data).cast("B"), 1))
+
+
+def _timeline_parts(tl: Timeline) -> Iterator[bytes]:
+    yield _dumps({"t0_s": tl.t0_s, "samples": len(tl), "encoding": ENCODING})[:-1].encode() + b',"columns":{'
+    for i, (name, arr) in enumerate(_columns(tl)):
+        dtype, data = _encode(arr)
+        yield f'{"," if i else ""}"{name}":{{"dtype":"{dtype}","data":"'.encode()
+        yield data
+        yield b'"}'
+    yield b"}}"
+
+
 def _timeline_json(tl: Timeline) -> dict[str, Any]:
-    flat: list[int] = []
-    for sp in tl.splits:
-        flat.extend((round(sp.interpreted / US), round(sp.native / US), round(sp.waiting / US), round(sp.gc / US)))
-    return {"t0_s": tl.t0_s, "t_us": [round(t / US) for t in tl.t_s], "stack": list(tl.stack),
-            "new_from": list(tl.new_from), "split_us": flat}
+    cols = {}
+    for name, arr in _columns(tl):
+        dtype, data = _encode(arr)
+        cols[name] = {"dtype": dtype, "data": data.decode("ascii")}
+    return {"t0_s": tl.t0_s, "samples": len(tl), "encoding": ENCODING, "columns": cols}
 
 
-def _parse_timeline(d: Any, n_stacks: int) -> Timeline:
+def _chain(*parts: bytes | Iterator[bytes]) -> Iterator[bytes]:
+    for p in parts:
+        if isinstance(p, bytes):
+            yield p
+        else:
+            yield from p
+
+
+def _decode(col: Any, name: str, n: int) -> Any:
+    import numpy as np
+
+    if not isinstance(col, dict) or col.get("dtype") not in DTYPES or not isinstance(col.get("data"), str):
+        raise TypeError(f"timeline.columns.{name} must be {{\"dtype\": one of {', '.join(DTYPES)}, \"data\": text}}")
+    dtype = np.dtype(col["dtype"])
+    size = n * dtype.itemsize
+    try:
+        d = zlib.decompressobj()
+        raw = d.decompress(base64.b64decode(col["data"].encode("ascii"), validate=True), size + 1)
+    except (zlib.error, ValueError, UnicodeEncodeError):
+        raise ValueError(f"timeline.columns.{name} is not {ENCODING} data") from None
+    if len(raw) != size or d.unconsumed_tail:
+        raise ValueError(f"timeline.columns.{name} holds {len(raw) // dtype.itemsize} values for {n} samples")
+    arr = np.frombuffer(raw, dtype=dtype)
+    if arr.dtype.kind == "i" and n and (int(arr.min()) < -checks.MAX_COUNT or int(arr.max()) > checks.MAX_COUNT):
+        raise ValueError(f"timeline.columns.{name} holds an absurd number")
+    return arr
+
+
+def _parse_timeline(d: Any, n_stacks: int, version: int) -> Timeline:
+    """The timeline of a version-3 file (binary columns) or a version-2 file (JSON lists of integers)."""
+    import numpy as np
+
     if not isinstance(d, dict):
         raise TypeError("timeline must be an object")
-    t, stack, nf, flat = d["t_us"], d["stack"], d["new_from"], d["split_us"]
-    for name, col in (("t_us", t), ("stack", stack), ("new_from", nf), ("split_us", flat)):
-        if type(col) is not list or not all(type(v) is int for v in col):
-            raise TypeError(f"timeline.{name} must be a list of integers")
-        if col and (min(col) < 0 or max(col) > checks.MAX_COUNT):
-            raise ValueError(f"timeline.{name} holds a negative or absurd number")
-    if not len(t) == len(stack) == len(nf) or len(flat) != 4 * len(t):
-        raise ValueError("timeline columns differ in length")
-    if stack and max(stack) >= n_stacks:
+    t0 = _num(d.get("t0_s", 0.0), "timeline.t0_s", high=float(checks.MAX_COUNT))
+    if version >= 3:
+        n = _int(d["samples"], "timeline.samples")
+        if d.get("encoding") != ENCODING or not isinstance(d.get("columns"), dict):
+            raise ValueError(f"timeline.encoding must be {ENCODING!r} with \"columns\"")
+        c = {name: _decode(d["columns"].get(name), name, n) for name in COLUMNS}
+        t_us = np.cumsum(c["dt_us"], dtype=np.int64)
+        if n and (int(t_us.min()) < 0 or int(t_us[-1]) > checks.MAX_COUNT):
+            raise ValueError("timeline.columns.dt_us gives a negative or absurd time")
+        if n and int(c["new_from"].min()) < 0 or n and int(c["stack"].min()) < 0:
+            raise ValueError("timeline holds a negative stack or depth")
+        split = np.stack([c[name] for name in COLUMNS[3:]], axis=1)
+        if n and int(split.min()) < 0:
+            raise ValueError("timeline splits must not be negative")
+        stack, nf = c["stack"], c["new_from"]
+    else:  # version 2: JSON lists (migrated to columns on load)
+        t, stack, nf, flat = d["t_us"], d["stack"], d["new_from"], d["split_us"]
+        for name, col in (("t_us", t), ("stack", stack), ("new_from", nf), ("split_us", flat)):
+            if type(col) is not list or not all(type(v) is int for v in col):
+                raise TypeError(f"timeline.{name} must be a list of integers")
+            if col and (min(col) < 0 or max(col) > checks.MAX_COUNT):
+                raise ValueError(f"timeline.{name} holds a negative or absurd number")
+        if not len(t) == len(stack) == len(nf) or len(flat) != 4 * len(t):
+            raise ValueError("timeline columns differ in length")
+        t_us, split = np.asarray(t, dtype=np.int64), np.asarray(flat, dtype=np.int64).reshape(-1, 4)
+        stack, nf = np.asarray(stack, dtype=np.int64), np.asarray(nf, dtype=np.int64)
+        n = len(t)
+    if n and int(stack.max()) >= n_stacks:
         raise ValueError("timeline refers to a stack record that is not in stacks")
-    splits = tuple(Split(flat[i] * US, flat[i + 1] * US, flat[i + 2] * US, flat[i + 3] * US)
-                   for i in range(0, len(flat), 4))
-    return Timeline(_num(d.get("t0_s", 0.0), "timeline.t0_s", high=float(checks.MAX_COUNT)),
-                    tuple(v * US for v in t), tuple(stack), tuple(nf), splits)
+    return Timeline.of(t0, t_us, stack, nf, split)
 
 
 def _parse_timings(d: Any, n_frames: int) -> tuple[StepTiming, ...]:
@@ -412,7 +556,7 @@ def _str(value: Any, name: str) -> str:
     return value
 
 
-def _parse(d: dict[str, Any]) -> Profile:
+def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
     mode = _str(d["mode"], "mode")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
@@ -485,7 +629,7 @@ def _parse(d: dict[str, Any]) -> Profile:
         clock=clock, samples=_int(d.get("samples", 0), "samples"),
         warnings=tuple(_str(w, "warning") for w in d.get("warnings", [])), version=VERSION,
         # version 1 had neither (migration: no timeline, no timings; the saved step stands as it is)
-        timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks)),
+        timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks), version),
         timings=_parse_timings(d.get("timings", []), n),
     )
 
@@ -518,7 +662,7 @@ def temp_beside(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temp name beside {path}")  # pragma: no cover - 100 collisions of 48 bits
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
     Readers see the old file or the new one, never a mix; two writers leave one complete file. The file
@@ -529,15 +673,18 @@ def write_atomic(path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = temp_beside(path)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for part in ((data,) if isinstance(data, (bytes, bytearray)) else data):
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         _replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
     return path

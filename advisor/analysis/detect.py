@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator, Sequence
 from pathlib import PurePath
 
 from advisor.analysis import loopstep
@@ -49,7 +50,7 @@ CUT_SHORT = ("interrupt", "sigterm", "max-steps", "exception", "checkpoint", "os
 class Measurement:
     """What detection reads: the samples in order, the frame table, user flags and sources."""
 
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # a tuple, or stepping.Rows (made as read)
     frames: tuple[FrameKey, ...]
     user: tuple[bool, ...]
     sources: dict[str, str]
@@ -57,7 +58,7 @@ class Measurement:
     stopped_by: str = "exit"
     calls: dict[int, int] | None = None  # exact call counts (cprofile)
     timings: tuple[StepTiming, ...] = ()
-    times: tuple[float, ...] = ()  # each row's time on the sampler's clock (what StepTiming uses)
+    times: Sequence[float] = ()  # each row's time on the sampler's clock (what StepTiming uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class _Ctx:
 
 def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDecision:
     """Decide the step of measurement ``m`` (``spec``: ``--step`` as given, or None to detect it)."""
-    table = stepmod.track_invocations([(ids, w, nf) for ids, _l, w, nf in m.rows])
+    table = stepmod.track_invocations(_Calls(m.rows))
     cands = stepmod.candidates(table, list(m.frames), m.calls)
     ctx = _Ctx(m, table, _run_total(table), *_update_frames(m.frames))
     if m.mode == "cprofile":
@@ -164,9 +165,9 @@ def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: li
 
 def samples_per_frame(table: stepmod.CallTable) -> dict[int, int] | None:
     """Samples seen inside each function's calls (None for exact counts without samples)."""
-    if not table.invocations:
+    if not table.calls:
         return None
-    return {fid: sum(inv.last - inv.first + 1 for inv in invs) for fid, invs in table.invocations.items()}
+    return dict(table.spans)
 
 
 # ---- rules 2-4: function or loop -----------------------------------------------------------------------
@@ -204,7 +205,7 @@ def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
     """User frames above ``fid`` that run fewer times than it, nearest first, with the line they stand on
     (the heaviest chain over the samples holding ``fid``)."""
     weight: dict[tuple[tuple[int, int], ...], float] = {}
-    n_fid = len(ctx.table.invocations.get(fid, ())) or (ctx.m.calls or {}).get(fid, 0)
+    n_fid = ctx.table.count(fid) or (ctx.m.calls or {}).get(fid, 0)
     for ids, lines, w, _nf in ctx.m.rows:
         try:
             d = ids.index(fid)
@@ -212,7 +213,7 @@ def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
             continue
         chain = tuple((ids[k], lines[k]) for k in range(d - 1, -1, -1)
                       if ctx.m.user[ids[k]] and ids[k] != fid
-                      and len(ctx.table.invocations.get(ids[k], ())) < n_fid)
+                      and ctx.table.count(ids[k]) < n_fid)
         weight[chain] = weight.get(chain, 0.0) + w
     if not weight:
         return []
@@ -237,16 +238,14 @@ class _LoopStats:
 def _loop_stats(ctx: _Ctx, loop: loopstep.Loop, marker: int) -> _LoopStats:
     iters = loopstep.loop_iterations(_simple(ctx.m.rows), loop, marker, _new_calls(ctx.m.rows, marker))
     time_s = update_s = 0.0
-    inside: set[int] = set()
-    for idx, ((ids, _l, w, _nf), it) in enumerate(zip(ctx.m.rows, iters)):
+    for (ids, _l, w, _nf), it in zip(ctx.m.rows, iters):
         if it is None:
             continue
         time_s += w
-        inside.add(idx)
         if ctx.updates and any(f in ctx.updates for f in ids):
             update_s += w
     n = max((it for it in iters if it is not None), default=-1) + 1
-    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if inv.first in inside)
+    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if iters[inv.first] is not None)  # began inside
     return _LoopStats(time_s, n, calls, update_s)
 
 
@@ -254,7 +253,7 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
     """Rule 2: a function that repeats the model update within one call is an epoch; the loop in its own
     frame that holds those updates (and most of its time) is the step."""
     counted = ctx.optimizers or ctx.updates
-    calls = len(ctx.table.invocations.get(fid, ()))
+    calls = ctx.table.count(fid)
     if not counted or not calls:
         return None
     by_loop: dict[tuple[int, int, str], float] = {}
@@ -431,7 +430,7 @@ def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) ->
                 d = ids.index(fid)
                 if loop.start <= lines[d] <= loop.end:
                     hit = True
-                    if d + 1 < len(ids) and len(ctx.table.invocations.get(ids[d + 1], [])) >= 2:
+                    if d + 1 < len(ids) and ctx.table.count(ids[d + 1]) >= 2:
                         children[ids[d + 1]] = children.get(ids[d + 1], 0.0) + w
         if hit:
             marker = max(children, key=children.__getitem__) if children else None
@@ -441,11 +440,21 @@ def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) ->
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _simple(rows: tuple[Row, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...], float, int]]:
-    return list(rows)
+def _simple(rows: Sequence[Row]) -> Sequence[Row]:
+    return rows
 
 
-def _new_calls(rows: tuple[Row, ...], marker: int) -> list[bool]:
+class _Calls:
+    """(frame ids, weight, new_from) of each row, as ``track_invocations`` reads them (twice), made as read."""
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[tuple[tuple[int, ...], float, int]]:
+        return ((ids, w, nf) for ids, _l, w, nf in self._rows)
+
+
+def _new_calls(rows: Sequence[Row], marker: int) -> list[bool]:
     """Whether each row starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
     return [marker in ids and ids.index(marker) >= nf for ids, _l, _w, nf in rows]
 

@@ -9,11 +9,12 @@ that decision from the profile, so a re-analysed profile gives the same kind of 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Iterator, Sequence
 
 from advisor.analysis import detect
 from advisor.analysis import step as stepmod
 from advisor.errors import StepNotFound, UsageError
-from advisor.model import Profile, Split, StackRecord, Timeline
+from advisor.model import REGIONS, US, Profile, Split, StackRecord, Timeline
 
 # Notes a decision adds to ``profile.warnings``; a new decision replaces them.
 _DECISION_NOTES = ("--step ", "no function was called repeatedly")
@@ -25,12 +26,38 @@ def measurement(profile: Profile) -> detect.Measurement:
     if tl is None:
         raise UsageError("this profile has no sample order (written by an older advisor, format version 1): "
                          "profile the script again to choose another step")
-    stacks = profile.stacks
-    rows = tuple((stacks[sid].frames, stacks[sid].lines, sp.total, nf)
-                 for sid, nf, sp in zip(tl.stack, tl.new_from, tl.splits))
+    rows = Rows([r.frames for r in profile.stacks], [r.lines for r in profile.stacks], tl.stack, tl.weight_s,
+                tl.new_from)
     return detect.Measurement(rows, tuple(f.key for f in profile.frames), tuple(f.user for f in profile.frames),
                               profile.sources, profile.mode, profile.outcome.stopped_by, profile.calls,
-                              profile.timings, tuple(tl.t0_s + t for t in tl.t_s))
+                              profile.timings, tl.t0_s + tl.t_s)
+
+
+class Rows(Sequence[detect.Row]):
+    """The timeline as detection's rows (frame ids, lines, weight, new_from), made a chunk at a time as
+    they are read: a long run's millions of rows never exist at once (each pass makes and drops them)."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, frames: list[tuple[int, ...]], lines: list[tuple[int, ...]], stack, weight, new_from) -> None:
+        self._frames, self._lines = frames, lines
+        self._stack, self._weight, self._nf = stack, weight, new_from
+
+    def __len__(self) -> int:
+        return len(self._stack)
+
+    def __iter__(self) -> Iterator[detect.Row]:
+        frames, lines = self._frames, self._lines
+        for a in range(0, len(self._stack), self.CHUNK):
+            b = a + self.CHUNK
+            for sid, w, nf in zip(self._stack[a:b].tolist(), self._weight[a:b].tolist(), self._nf[a:b].tolist()):
+                yield frames[sid], lines[sid], w, nf
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        sid = int(self._stack[i])
+        return self._frames[sid], self._lines[sid], float(self._weight[i]), int(self._nf[i])
 
 
 def apply_step(profile: Profile, spec: str | None = None, warmup: int | None = None,
@@ -54,29 +81,28 @@ def apply_step(profile: Profile, spec: str | None = None, warmup: int | None = N
 
 
 def _with_decision(profile: Profile, decision: detect.StepDecision) -> Profile:
-    """Re-aggregate the stack records by the decision's regions and renumber the timeline."""
+    """Re-aggregate the stack records by the decision's regions and renumber the timeline (NumPy: one
+    pass over the columns, stack records numbered in order of first appearance as before)."""
+    import numpy as np
+
     tl = profile.timeline
     assert tl is not None
-    index: dict[tuple[tuple[int, ...], tuple[int, ...], str], int] = {}
-    splits: list[Split] = []
-    counts: list[int] = []
-    keys: list[tuple[tuple[int, ...], tuple[int, ...], str]] = []
-    new_ids = []
-    for sid, sp, region in zip(tl.stack, tl.splits, decision.regions):
-        rec = profile.stacks[sid]
-        k = (rec.frames, rec.lines, region)
-        i = index.get(k)
-        if i is None:
-            i = index[k] = len(keys)
-            keys.append(k)
-            splits.append(sp)
-            counts.append(1)
-        else:
-            splits[i] = splits[i] + sp
-            counts[i] += 1
-        new_ids.append(i)
-    stacks = tuple(StackRecord(f, ln, r, sp, n) for (f, ln, r), sp, n in zip(keys, splits, counts))
-    timeline = Timeline(tl.t0_s, tl.t_s, tuple(new_ids), tl.new_from, tl.splits)
+    code = {r: i for i, r in enumerate(REGIONS)}
+    regions = np.fromiter((code[r] for r in decision.regions), dtype=np.int64, count=len(decision.regions))
+    key = tl.stack.astype(np.int64) * len(REGIONS) + regions
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # records in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    new_ids = rank[inverse.reshape(-1)]
+    counts = np.bincount(new_ids, minlength=len(uniq))
+    sums = np.stack([np.bincount(new_ids, weights=tl.split_us[:, b], minlength=len(uniq)) for b in range(4)], axis=1)
+    stacks = []
+    for i, k in enumerate(uniq[order].tolist()):
+        rec = profile.stacks[k // len(REGIONS)]
+        stacks.append(StackRecord(rec.frames, rec.lines, REGIONS[k % len(REGIONS)], Split(*(sums[i] * US).tolist()),
+                                  int(counts[i])))
+    timeline = Timeline.of(tl.t0_s, tl.t_us, new_ids, tl.new_from, tl.split_us)
     warnings = tuple(w for w in profile.warnings if not w.startswith(_DECISION_NOTES)) + decision.warnings
-    return replace(profile, stacks=stacks, timeline=timeline, step=decision.step,
+    return replace(profile, stacks=tuple(stacks), timeline=timeline, step=decision.step,
                    candidates=decision.candidates, warnings=warnings)

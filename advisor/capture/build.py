@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typing import Callable
 
-from advisor.capture.raw import RawCapture, RawSample
+from advisor.capture.raw import RawCapture, SampleColumns
 from advisor.capture.timing import exact_timings
 from advisor.model import US, Frame, FrameKey, Outcome, Profile, Split, StackRecord, Timeline
 
@@ -82,21 +82,17 @@ def _clean_json(value: object) -> object:
     return value
 
 
-def _strip_root(sample: RawSample) -> tuple[tuple[FrameKey, ...], tuple[int, ...], int]:
-    """Drop the harness below the user's code (launcher, typer, advisor's runner, runpy) and
-    advisor's own frames above it (the GC callback runs on the profiled thread)."""
-    frames = sample.frames
+def _strip_root(frames: tuple[FrameKey, ...], lines: tuple[int, ...]) -> tuple[list[int], int]:
+    """The depths of a stack that are the user's: without the harness below the user's code (launcher,
+    typer, advisor's runner, runpy) and advisor's own frames above it (the GC callback runs on the profiled
+    thread). Returns the kept depths and ``n``, the depth where the user's part starts."""
     n = 0
     for i, k in enumerate(frames):
         if k.file == _RUNNER_FILE:
             n = i + 1
     while n < len(frames) and frames[n].file.endswith(_SKIP_ROOT_FILES):
         n += 1
-    keep = [i for i in range(n, len(frames)) if not frames[i].file.startswith(_ADVISOR_DIR)]
-    if len(keep) == len(frames) - n:
-        return frames[n:], sample.lines[n:], max(0, sample.new_from - n)
-    new_from = sum(1 for i in keep if i < sample.new_from)
-    return tuple(frames[i] for i in keep), tuple(sample.lines[i] for i in keep), new_from
+    return [i for i in range(n, len(frames)) if not frames[i].file.startswith(_ADVISOR_DIR)], n
 
 
 def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome: Outcome, wall_s: float,
@@ -123,33 +119,24 @@ def build_profile(raw: RawCapture, *, command: dict, environment: dict, outcome:
 def measure(raw: RawCapture, *, command: dict, environment: dict, outcome: Outcome, wall_s: float,
             started_at: str | None = None, user_code: UserCode | None = None) -> Profile:
     """The measurement only: frame table, stacks (all in region "step" until a step is decided), the
-    timeline of every sample, sources of the user files seen, clocks. ``step`` is None."""
+    timeline of every sample, sources of the user files seen, clocks. ``step`` is None.
+
+    Per distinct stack (thousands) the work is Python; per sample (millions) it is NumPy over chunks of
+    ``SampleColumns``: no object per sample, so memory stays bounded by the timeline's own columns.
+    """
     user_code = user_code or UserCode.default()
+    cols = raw.samples if isinstance(raw.samples, SampleColumns) else SampleColumns.from_samples(raw.samples)
     frame_ids: dict[FrameKey, int] = {}
     keys: list[FrameKey] = []
-    rows: list[tuple[tuple[int, ...], tuple[int, ...], int, Split, float]] = []
-    for s in raw.samples:
-        frames, lines, new_from = _strip_root(s)
-        if not frames:
-            continue
-        ids = []
-        for k in frames:
-            fid = frame_ids.get(k)
-            if fid is None:
-                fid = frame_ids[k] = len(keys)
-                keys.append(k)
-            ids.append(fid)
-        rows.append((tuple(ids), lines, new_from, s.split, s.t))
+    table = _stack_table(cols.stacks, frame_ids, keys)
     user = [user_code.is_user(k) for k in keys]
     raw_files = [k.file for k in keys]  # the real paths, to read sources from
     keys = [_clean_key(k) for k in keys]
     calls = None
     if raw.calls is not None:
         calls = {frame_ids[k]: n for k, n in raw.calls.items() if k in frame_ids}
-    stacks, timeline = _aggregate(rows)
+    stacks, timeline, clock = _aggregate(cols, table)
     sources = _sources(keys, user, stacks, raw_files)
-    total_cpu = sum(r[3].interpreted + r[3].native + r[3].gc for r in rows)
-    clock = {"sampled_cpu_s": total_cpu, "sampled_wall_s": sum(r[3].total for r in rows)}
     if raw.thread_cpu_s is not None:
         clock["thread_cpu_s"] = raw.thread_cpu_s
     return Profile(
@@ -158,36 +145,117 @@ def measure(raw: RawCapture, *, command: dict, environment: dict, outcome: Outco
         started_at=started_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
         stacks=tuple(stacks), step=None, candidates=(), calls=calls, sources=sources,
-        clock=clock, samples=len(raw.samples), warnings=tuple(raw.warnings), timeline=timeline,
+        clock=clock, samples=len(cols), warnings=tuple(raw.warnings), timeline=timeline,
         timings=exact_timings(raw, frame_ids),
     )
 
 
-def _aggregate(rows) -> tuple[list[StackRecord], Timeline]:
-    """Stack records (one per distinct stack, region "step" until a step is decided) and the timeline."""
-    index: dict[tuple, int] = {}
-    acc: list[list] = []
-    sid_of: list[int] = []
-    for ids, lines, _nf, split, _t in rows:
-        k = (ids, lines)
-        i = index.get(k)
-        if i is None:
-            i = index[k] = len(acc)
-            acc.append([ids, lines, split, 1])
+@dataclass(frozen=True, slots=True)
+class _StackTable:
+    """Raw stack id → the profile's stack (``remap``, -1: nothing of the user's, the sample is dropped),
+    its frame ids and lines, and ``new_from`` translated: ``nf_flat[nf_start[raw] + same]``."""
+
+    remap: list[int]
+    records: list[tuple[tuple[int, ...], tuple[int, ...]]]
+    nf_start: list[int]
+    nf_len: list[int]
+    nf_flat: list[int]
+
+
+def _stack_table(raw_stacks: list[tuple[tuple[FrameKey, ...], tuple[int, ...]]], frame_ids: dict[FrameKey, int],
+                 keys: list[FrameKey]) -> _StackTable:
+    index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+    remap, records, nf_start, nf_len, nf_flat = [], [], [], [], []
+    for frames, lines in raw_stacks:
+        keep, _n = _strip_root(frames, lines)
+        # new_from for each possible "unchanged depth" 0..len(frames): the kept depths above it
+        nf_start.append(len(nf_flat))
+        nf_len.append(len(frames))
+        kept = 0
+        j = 0
+        for same in range(len(frames) + 1):
+            while j < len(keep) and keep[j] < same:
+                j += 1
+                kept += 1
+            nf_flat.append(kept)
+        if not keep:
+            remap.append(-1)
+            continue
+        ids = []
+        for i in keep:
+            k = frames[i]
+            fid = frame_ids.get(k)
+            if fid is None:
+                fid = frame_ids[k] = len(keys)
+                keys.append(k)
+            ids.append(fid)
+        key = (tuple(ids), tuple(lines[i] for i in keep))
+        sid = index.get(key)
+        if sid is None:
+            sid = index[key] = len(records)
+            records.append(key)
+        remap.append(sid)
+    return _StackTable(remap, records, nf_start, nf_len, nf_flat)
+
+
+def _aggregate(cols: SampleColumns, table: _StackTable) -> tuple[list[StackRecord], Timeline, dict[str, float]]:
+    """Stack records (one per distinct stack, region "step" until a step is decided), the timeline, and
+    the sampled clocks, chunk by chunk."""
+    import numpy as np
+
+    n = len(cols)
+    remap = np.asarray(table.remap, dtype=np.int64)
+    nf_start, nf_len = np.asarray(table.nf_start, dtype=np.int64), np.asarray(table.nf_len, dtype=np.int64)
+    nf_flat = np.asarray(table.nf_flat, dtype=np.int64)
+    n_rec = len(table.records)
+    t_us = np.empty(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int32)
+    new_from = np.empty(n, dtype=np.uint16 if nf_flat.size == 0 or nf_flat.max() < 2**16 else np.int32)
+    split_us = np.empty((n, 4), dtype=np.uint32)  # 71 minutes a sample; wider only if a sample is longer
+    sums = np.zeros((n_rec, 4), dtype=np.float64)
+    counts = np.zeros(n_rec, dtype=np.int64)
+    t0: float | None = None
+    m = 0
+    cpu = wall = 0.0
+    for c in cols.chunks():
+        sid = remap[c.stack]
+        keep = sid >= 0
+        if not keep.all():
+            c_t, c_split, c_raw, c_same, sid = c.t[keep], c.split[keep], c.stack[keep], c.new_from[keep], sid[keep]
         else:
-            acc[i][2] = acc[i][2] + split
-            acc[i][3] += 1
-        sid_of.append(i)
-    t0 = rows[0][4] if rows else 0.0
-    # Whole microseconds, as saved: the profile in memory equals the one read back.
-    timeline = Timeline(t0, tuple(round(max(0.0, r[4] - t0) / US) * US for r in rows), tuple(sid_of),
-                        tuple(r[2] for r in rows), tuple(_quantized(r[3]) for r in rows))
-    return [StackRecord(ids, lines, "step", split, n) for ids, lines, split, n in acc], timeline
-
-
-def _quantized(split: Split) -> Split:
-    return Split(round(split.interpreted / US) * US, round(split.native / US) * US, round(split.waiting / US) * US,
-                 round(split.gc / US) * US)
+            c_t, c_split, c_raw, c_same = c.t, c.split, c.stack, c.new_from
+        k = len(sid)
+        if not k:
+            continue
+        if t0 is None:
+            t0 = float(c_t[0])
+        same = np.minimum(np.maximum(c_same, 0), nf_len[c_raw])
+        nf = nf_flat[nf_start[c_raw] + same]
+        # Whole microseconds, as saved: the profile in memory equals the one read back.
+        q = np.rint(np.maximum(c_split, 0.0) / US).astype(np.int64)
+        t_us[m:m + k] = np.rint(np.maximum(0.0, c_t - t0) / US).astype(np.int64)
+        stack[m:m + k] = sid
+        new_from[m:m + k] = nf
+        if q.size and q.max() >= 2**32 and split_us.dtype != np.int64:
+            split_us = split_us.astype(np.int64)
+        split_us[m:m + k] = q
+        for b in range(4):
+            sums[:, b] += np.bincount(sid, weights=q[:, b], minlength=n_rec)
+        counts += np.bincount(sid, minlength=n_rec)
+        cpu += float(c_split[:, 0].sum() + c_split[:, 1].sum() + c_split[:, 3].sum())
+        wall += float(c_split.sum())
+        m += k
+    timeline = Timeline.of(t0 or 0.0, t_us[:m], stack[:m], new_from[:m], split_us[:m])
+    del t_us, stack, new_from, split_us
+    records = [StackRecord(ids, lines, "step", Split(*(sums[i] * US).tolist()), int(counts[i]))
+               for i, (ids, lines) in enumerate(table.records) if counts[i]]
+    if len(records) != n_rec:  # stacks no kept sample used (none in practice): renumber the timeline
+        used = np.flatnonzero(counts)
+        renum = np.full(n_rec, -1, dtype=np.int64)
+        renum[used] = np.arange(len(used))
+        timeline = Timeline.of(timeline.t0_s, timeline.t_us, renum[timeline.stack], timeline.new_from,
+                               timeline.split_us)
+    return records, timeline, {"sampled_cpu_s": cpu, "sampled_wall_s": wall}
 
 
 def _sources(keys: list[FrameKey], user: list[bool], stacks: list[StackRecord],

@@ -38,7 +38,7 @@ from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id
 from advisor.capture.stackread import (BLOCKED, BYTECODE, C_CALL, KEEP, MOVED, MOVED_LONG, SAME_LONG, WOKEN, native_probe,
                                        remove_probe, stack_reader)
 from advisor.capture.steptimer import StepTimer
-from advisor.capture.raw import RawCapture, RawSample
+from advisor.capture.raw import Chunk, RawCapture, SampleColumns
 from advisor.model import FrameKey, Split
 
 FAST_S = 0.0003  # GIL handed over this fast means the thread had released it
@@ -392,16 +392,18 @@ class Sampler:
         cols = self.records
         n = min(len(cols.wake), len(cols.read), len(cols.weight), len(cols.state), len(cols.gc), len(cols.sid),
                 len(cols.same), len(cols.latency))
-        rows = zip(cols.wake[:n], cols.read[:n], cols.weight[:n], cols.state[:n], cols.gc[:n], cols.sid[:n],
-                   cols.same[:n], cols.latency[:n])
+        copy = _Columns()  # array slices are copies: the sampler may append meanwhile
+        for name in _Columns.__slots__:
+            setattr(copy, name, getattr(cols, name)[:n])
         stacks = self.stacks.copy()  # after the rows: every stack id they use is in it
-        return self._raw(rows, stacks)
+        return self._raw(copy, stacks)
 
     def to_raw(self) -> RawCapture:
-        """Turn the recorded tuples into RawSamples (FrameKeys, Splits); call after ``stop``."""
-        return self._raw(iter(self.records), self.stacks)
+        """The recorded columns as a RawCapture (``SampleColumns``: read in chunks, no object per sample);
+        call after ``stop``."""
+        return self._raw(self.records, self.stacks)
 
-    def _raw(self, rows, stacks) -> RawCapture:
+    def _raw(self, cols: _Columns, stacks) -> RawCapture:
         keys: dict[CodeType, FrameKey] = {}
         by_id: list[tuple[tuple[FrameKey, ...], tuple[int, ...]]] = [((), ())] * len(stacks)
         for (codes, lines), sid in stacks.items():
@@ -412,21 +414,8 @@ class Sampler:
                     k = keys[c] = code_key(c)
                 fk.append(k)
             by_id[sid] = (tuple(fk), lines)
-        samples = []
-        for _wake, t, weight, state, gc_dt, sid, same, latency in rows:
-            gc_s = min(max(gc_dt, 0.0), weight)
-            # the latency, less any GC in it: the thread held the GIL (native when a long C call)
-            held = min(max(latency - gc_s, 0.0), weight - gc_s)
-            rest = weight - gc_s - held
-            interp = held if state != NATIVE else 0.0
-            native = held if state == NATIVE else 0.0
-            if state == INTERP:
-                interp += rest
-            elif state == NATIVE:
-                native += rest
-            split = Split(interp, native, rest if state == WAITING else 0.0, gc_s)
-            frames, lines = by_id[sid]
-            samples.append(RawSample(t, split, frames, lines, same))
+        n = len(cols)
+        samples = SampleColumns(n, by_id, lambda a, b: _chunk(cols, a, b))
         warnings = []
         if self.dropped:
             warnings.append(f"{self.dropped} samples could not be read and were dropped")
@@ -444,3 +433,29 @@ class Sampler:
                                            "since": c.since, "in_call": c.in_call, "how": c.how}
         return RawCapture("sample", self.interval_s, samples, thread_cpu_s=self.thread_cpu_s,
                           dropped=self.dropped, warnings=warnings, timings=timings)
+
+
+def _chunk(cols: _Columns, a: int, b: int) -> Chunk:
+    """Samples ``a..b`` of the sampler's columns with their splits, in NumPy (after the run only).
+
+    A sample's weight splits into the GC seconds in it, the latency less that GC (the thread held the
+    GIL: native when the state is native, else interpreted), and the rest, which goes to the state's bucket.
+    """
+    import numpy as np
+
+    def col(arr, dtype):  # a view of the array's memory, no copy
+        size = np.dtype(dtype).itemsize
+        return np.frombuffer(arr, dtype=dtype, count=b - a, offset=a * size)
+
+    weight, state = col(cols.weight, np.float64), col(cols.state, np.int8)
+    gc_s = np.minimum(np.maximum(col(cols.gc, np.float64), 0.0), weight)
+    held = np.minimum(np.maximum(col(cols.latency, np.float64) - gc_s, 0.0), weight - gc_s)
+    rest = weight - gc_s - held
+    native = state == NATIVE
+    split = np.empty((b - a, 4), dtype=np.float64)
+    split[:, 0] = np.where(native, 0.0, held) + np.where(state == INTERP, rest, 0.0)
+    split[:, 1] = np.where(native, held + rest, 0.0)
+    split[:, 2] = np.where(state == WAITING, rest, 0.0)
+    split[:, 3] = gc_s
+    return Chunk(col(cols.read, np.float64).copy(), split, col(cols.sid, np.int64).copy(),
+                 col(cols.same, np.int64).copy())

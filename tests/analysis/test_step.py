@@ -1,6 +1,8 @@
 """Step detection on hand-built samples: invocations, the step rule, --step matching."""
 
 from advisor.analysis.detect import choose_function
+import pytest
+
 from advisor.analysis.step import candidates, match_step, track_invocations
 
 
@@ -108,3 +110,61 @@ def test_a_lazy_import_inside_main_does_not_make_main_repeated():
     assert t.inclusive_s[IMP] == 2.0 and IMP not in t.invocations
     keys = KEYS + [FrameKey("/site/torch/optim/adadelta.py", "<module>", 1)]
     assert all(c.frame != MAIN for c in candidates(t, keys))
+
+
+def _reference_walk(samples):
+    """The walk as written before the call table was made compact: an Invocation per call, every sample."""
+    from advisor.analysis.step import Invocation, _run_root, reattach
+
+    inv_by, inclusive, above = {}, {}, {}
+    active, root, last_attached, gap = [], _run_root(samples), (), False
+    for idx, (frames, weight, new_from) in enumerate(samples):
+        if frames and frames[0] != root:
+            for fid in dict.fromkeys(frames):
+                inclusive[fid] = inclusive.get(fid, 0.0) + weight
+            gap = True
+            continue
+        if gap:
+            new_from, gap = reattach(last_attached, frames), False
+        last_attached = frames
+        seen, nxt = set(), []
+        for depth, fid in enumerate(frames):
+            inv = active[depth] if depth < new_from and depth < len(active) else None
+            if fid not in seen:
+                seen.add(fid)
+                if inv is None or inv.frame != fid:
+                    inv = Invocation(fid, idx, idx, 0.0)
+                    inv_by.setdefault(fid, []).append(inv)
+                inv.last = idx
+                inv.covered_s += weight
+                inclusive[fid] = inclusive.get(fid, 0.0) + weight
+                above.setdefault(fid, set()).update(frames[:depth])
+                nxt.append(inv)
+            else:
+                nxt.append(None)
+        active = nxt
+    return inv_by, inclusive, above
+
+
+def test_compact_call_table_matches_the_walk_that_kept_every_invocation():
+    import random
+
+    rng = random.Random(7)
+    chains = [(0, 1, 2), (0, 1, 2, 3), (0, 1, 4), (0, 1, 4, 4, 5), (0, 1, 2, 3, 6), (9, 8), (0,), ()]
+    for _ in range(30):
+        samples, prev = [], ()
+        for _ in range(rng.randrange(1, 300)):
+            cur = rng.choice(chains)
+            common = 0
+            while common < min(len(prev), len(cur)) and prev[common] == cur[common]:
+                common += 1
+            samples.append((cur, rng.choice((0.001, 0.005, 0.0125)), rng.randrange(0, common + 1)))
+            prev = cur
+        want_invs, want_incl, want_above = _reference_walk(samples)
+        got = track_invocations(samples)
+        assert {f: [(i.first, i.last) for i in v] for f, v in want_invs.items()} == \
+            {f: [(i.first, i.last) for i in got.invocations[f]] for f in got.invocations}
+        for f, v in want_invs.items():
+            assert [i.covered_s for i in v] == pytest.approx([i.covered_s for i in got.invocations[f]])
+            assert got.count(f) == len(v) and got.spans[f] == sum(i.last - i.first + 1 for i in v)
+        assert got.inclusive_s == pytest.approx(want_incl) and got.above == want_above

@@ -38,7 +38,7 @@ def _profiled(tmp_path):
 def test_report_chooses_another_step_from_the_saved_samples(tmp_path):
     path = _profiled(tmp_path)
     saved = Profile.load(path)
-    assert saved.version == 2 and saved.timeline is not None
+    assert saved.version == 3 and saved.timeline is not None
     assert len(saved.timeline.stack) == sum(r.samples for r in saved.stacks)
     assert saved.frames[saved.step.frame].key.qualname == "train_step"  # named like a step
 
