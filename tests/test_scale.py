@@ -16,7 +16,7 @@ from advisor.analysis import analyze
 from advisor.analysis.stepping import apply_step
 from advisor.capture.build import UserCode, build_profile
 from advisor.capture.raw import SampleColumns
-from advisor.capture.sampler import INTERP, NATIVE, _Columns
+from advisor.capture.columns import INTERP, NATIVE, WAITING, Columns as _Columns
 from advisor.errors import ProfileFormatError
 from advisor.model import US, Outcome, Profile, Split
 from benchmarks.scale import fill_sampler
@@ -70,9 +70,9 @@ def test_sampler_columns_split_as_the_per_sample_rule_does():
         gc_s = min(max(gc_dt, 0.0), weight)
         held = min(max(latency - gc_s, 0.0), weight - gc_s)
         rest = weight - gc_s - held
-        interp = (held if state != NATIVE else 0.0) + (rest if state == INTERP else 0.0)
+        interp = held + rest if state == INTERP else 0.0
         native = held + rest if state == NATIVE else 0.0
-        want = Split(interp, native, rest if state not in (INTERP, NATIVE) else 0.0, gc_s)
+        want = Split(interp, native, held + rest if state == WAITING else 0.0, gc_s)
         assert got[i].split == want and got[i].t == cols.read[i] and got[i].new_from == cols.same[i]
 
 

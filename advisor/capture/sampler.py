@@ -23,7 +23,6 @@ sample. Everything else happens in ``build.py`` after the run.
 from __future__ import annotations
 
 import ctypes
-from array import array
 import os
 import gc
 import random
@@ -31,15 +30,16 @@ import sys
 import threading
 import time
 from types import CodeType
-from typing import Callable, Iterator
+from typing import Callable
 
 from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id_of, run_delay_reader,
                                      running_probe, waits_on_others as _waits)
-from advisor.capture.stackread import (BLOCKED, BYTECODE, C_CALL, KEEP, MOVED, MOVED_LONG, SAME_LONG, WOKEN, native_probe,
+from advisor.capture.stackread import (BLOCKED, BYTECODE, C_CALL, KEEP, MOVED, WOKEN, SiteRecords, native_probe,
                                        remove_probe, stack_reader)
 from advisor.capture.steptimer import StepTimer
-from advisor.capture.raw import Chunk, RawCapture, SampleColumns
-from advisor.model import FrameKey, Split
+from advisor.capture.columns import INTERP, NATIVE, WAITING, Columns as _Columns, chunk as _chunk
+from advisor.capture.raw import RawCapture, SampleColumns
+from advisor.model import FrameKey
 
 FAST_S = 0.0003  # GIL handed over this fast means the thread had released it
 SWITCH_INTERVAL_S = 0.0002  # while sampling: the GIL holder yields within this, so stacks are fresh
@@ -48,7 +48,6 @@ ON_CPU_SHARE = 0.3  # CPU clock advancing this much of the window: running, not 
 HELPERS_BUSY = 0.5  # other threads using > half a core while the sampled one blocks: it waits on them
 LONG_MARGIN_S = 0.002  # beyond switch interval + this, the thread was stuck in one GIL-holding C call
 
-INTERP, NATIVE, WAITING = 0, 1, 2
 
 
 class StopProfiling(BaseException):
@@ -59,73 +58,6 @@ class StopProfiling(BaseException):
 def code_key(code: CodeType) -> FrameKey:
     """The FrameKey of a code object (``co_qualname`` on 3.11+, ``co_name`` before)."""
     return FrameKey(code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
-
-
-class _Columns:
-    """Per-sample records as typed arrays (about 57 bytes a sample instead of ~200 for a tuple)."""
-
-    __slots__ = ("wake", "read", "weight", "state", "gc", "sid", "same", "latency")
-
-    def __init__(self) -> None:
-        self.wake, self.read, self.weight = array("d"), array("d"), array("d")
-        self.gc, self.latency = array("d"), array("d")
-        self.state, self.sid, self.same = array("b"), array("q"), array("q")
-
-    def append(self, wake: float, read: float, weight: float, state: int, gc_s: float, sid: int, same: int,
-               latency: float) -> None:
-        self.wake.append(wake)
-        self.read.append(read)
-        self.weight.append(weight)
-        self.state.append(state)
-        self.gc.append(gc_s)
-        self.sid.append(sid)
-        self.same.append(same)
-        self.latency.append(latency)
-
-    def __len__(self) -> int:
-        return len(self.wake)
-
-    def __iter__(self) -> Iterator[tuple[float, float, float, int, float, int, int, float]]:
-        """(wake, read, weight, state, gc seconds, stack id, unchanged depth, GIL latency) per sample."""
-        return zip(self.wake, self.read, self.weight, self.state, self.gc, self.sid, self.same, self.latency)
-
-
-class _Sites:
-    """What the probe found at each instruction that may call C (its address): when it could tell, the
-    thread staying in the call (C), moving on (bytecode) or blocked there; and after a long run (a busy
-    machine), on the same instruction again or not. A thread the probe could not judge at such an
-    instruction (it waited for a core) is judged by that record, so the split of a busy machine reads
-    like a quiet one's (docs/how-it-works.md, "The native probe")."""
-
-    __slots__ = ("seen",)
-    MIN_SEEN = 2  # clear reads before a site's record is trusted
-    MIN_LONG = 3  # long reads before their proportion is
-    LONG_C = 0.6  # the share of long reads on the same instruction that means a C call
-    MAX_SITES = 100_000  # bounded memory on a long run with much generated code
-    _SLOT = {C_CALL: 0, MOVED: 1, BLOCKED: 2, SAME_LONG: 3, MOVED_LONG: 4}
-
-    def __init__(self) -> None:
-        self.seen: dict[int, list[int]] = {}
-
-    def judge(self, kind: int, site: int) -> int:
-        record = self.seen.get(site)
-        slot = self._SLOT.get(kind)
-        if slot is not None:
-            if record is None and len(self.seen) < self.MAX_SITES:
-                record = self.seen[site] = [0, 0, 0, 0, 0]
-            if record is not None:
-                record[slot] += 1
-            if kind != SAME_LONG and kind != MOVED_LONG:
-                return kind
-        if record is None:
-            return 0  # unknown: hand-over timing decides (a long C call shows there)
-        c, moved, blocked, same_long, moved_long = record
-        if c + moved + blocked >= self.MIN_SEEN:
-            best = max(c, moved, blocked)
-            return C_CALL if best == c else MOVED if best == moved else WOKEN
-        if same_long + moved_long >= self.MIN_LONG:
-            return C_CALL if same_long >= self.LONG_C * (same_long + moved_long) else MOVED
-        return 0
 
 
 class Sampler:
@@ -239,7 +171,7 @@ class Sampler:
         records, stacks = self.records, self.stacks
         last_acq = clock()
         last_gc = self._gc_total
-        sites = self.sites = _Sites()
+        sites = self.sites = SiteRecords()
         jitter = random.Random(0x5EED).random  # seeded: runs are repeatable, periods never phase-lock
         while self._running:
             # Jittered intervals: a fixed period can lock onto a periodic training loop (a 5 ms sleep in
@@ -433,29 +365,3 @@ class Sampler:
                                            "since": c.since, "in_call": c.in_call, "how": c.how}
         return RawCapture("sample", self.interval_s, samples, thread_cpu_s=self.thread_cpu_s,
                           dropped=self.dropped, warnings=warnings, timings=timings)
-
-
-def _chunk(cols: _Columns, a: int, b: int) -> Chunk:
-    """Samples ``a..b`` of the sampler's columns with their splits, in NumPy (after the run only).
-
-    A sample's weight splits into the GC seconds in it, the latency less that GC (the thread held the
-    GIL: native when the state is native, else interpreted), and the rest, which goes to the state's bucket.
-    """
-    import numpy as np
-
-    def col(arr, dtype):  # a view of the array's memory, no copy
-        size = np.dtype(dtype).itemsize
-        return np.frombuffer(arr, dtype=dtype, count=b - a, offset=a * size)
-
-    weight, state = col(cols.weight, np.float64), col(cols.state, np.int8)
-    gc_s = np.minimum(np.maximum(col(cols.gc, np.float64), 0.0), weight)
-    held = np.minimum(np.maximum(col(cols.latency, np.float64) - gc_s, 0.0), weight - gc_s)
-    rest = weight - gc_s - held
-    native = state == NATIVE
-    split = np.empty((b - a, 4), dtype=np.float64)
-    split[:, 0] = np.where(native, 0.0, held) + np.where(state == INTERP, rest, 0.0)
-    split[:, 1] = np.where(native, held + rest, 0.0)
-    split[:, 2] = np.where(state == WAITING, rest, 0.0)
-    split[:, 3] = gc_s
-    return Chunk(col(cols.read, np.float64).copy(), split, col(cols.sid, np.int64).copy(),
-                 col(cols.same, np.int64).copy())

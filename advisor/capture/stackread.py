@@ -122,6 +122,44 @@ _SLOT_OPS = ("BINARY_OP", "BINARY_OP_ADAPTIVE", "BINARY_SUBSCR", "BINARY_SUBSCR_
 _INLINE_CALLS = ("_LEN", "ISINSTANCE", "LIST_APPEND", "TYPE_1")
 
 
+class SiteRecords:
+    """What the probe found at each instruction that may call C (its address): when it could tell, the
+    thread staying in the call (C), moving on (bytecode) or blocked there; and after a long run (a busy
+    machine), on the same instruction again or not. A thread the probe could not judge at such an
+    instruction (it waited for a core) is judged by that record, so the split of a busy machine reads
+    like a quiet one's (docs/how-it-works.md, "The native probe")."""
+
+    __slots__ = ("seen",)
+    MIN_SEEN = 2  # clear reads before a site's record is trusted
+    MIN_LONG = 3  # long reads before their proportion is
+    LONG_C = 0.6  # the share of long reads on the same instruction that means a C call
+    MAX_SITES = 100_000  # bounded memory on a long run with much generated code
+    _SLOT = {C_CALL: 0, MOVED: 1, BLOCKED: 2, SAME_LONG: 3, MOVED_LONG: 4}
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[int]] = {}
+
+    def judge(self, kind: int, site: int) -> int:
+        record = self.seen.get(site)
+        slot = self._SLOT.get(kind)
+        if slot is not None:
+            if record is None and len(self.seen) < self.MAX_SITES:
+                record = self.seen[site] = [0, 0, 0, 0, 0]
+            if record is not None:
+                record[slot] += 1
+            if kind != SAME_LONG and kind != MOVED_LONG:
+                return kind
+        if record is None:
+            return 0  # unknown: hand-over timing decides (a long C call shows there)
+        c, moved, blocked, same_long, moved_long = record
+        if c + moved + blocked >= self.MIN_SEEN:
+            best = max(c, moved, blocked)
+            return C_CALL if best == c else MOVED if best == moved else WOKEN
+        if same_long + moved_long >= self.MIN_LONG:
+            return C_CALL if same_long >= self.LONG_C * (same_long + moved_long) else MOVED
+        return 0
+
+
 def _call_opcodes() -> bytes:
     """(opcode, 1 | 2) pairs, specialized opcodes included, of instructions under which the thread runs C
     code it called: 1 for call instructions that may call a C function, 2 on 3.11+ for the generic forms
