@@ -111,6 +111,8 @@ class StepTimer:
         """Stop timing ``code`` and give its functions their code back."""
         with self._lock:
             self._give_back(lambda original: original is code)
+            if self._monitor is not None:
+                self._monitor.unwatch(code)
             self.calls.pop(code, None)
             self.refused[code] = why
 
@@ -247,7 +249,12 @@ class _Monitoring:
         def start(code: types.CodeType, offset: int) -> Any:
             c = table.get(code)
             if c is not None and get_ident() == tid:
-                c.enter(clock())
+                now = clock()
+                n = len(c.starts)
+                if n >= FREQUENT_AFTER and c.depth == 0 and now - c.since < n / MAX_RATE:
+                    timer._unwrap(code, "called too often to be a step")  # a helper, not the step
+                    return
+                c.enter(now)
 
         def end(code: types.CodeType, offset: int, value: object) -> Any:
             c = table.get(code)
@@ -268,6 +275,10 @@ class _Monitoring:
         mon = sys.monitoring  # type: ignore[attr-defined]
         mon.set_local_events(self.tool, code, mon.events.PY_START | mon.events.PY_RETURN)
         return True
+
+    def unwatch(self, code: types.CodeType) -> None:
+        if self.tool is not None:
+            sys.monitoring.set_local_events(self.tool, code, 0)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         if self.tool is None:
