@@ -15,11 +15,14 @@ timed stop only counts calls of the step chosen last.
 
 from __future__ import annotations
 
+import linecache
 import sys
 from types import CodeType
 from typing import Any, Callable
 
+from advisor.capture.looptimer import LoopSite
 from advisor.capture.sampler import code_key
+from advisor.loopsource import enclosing_loops
 from advisor.model import Candidate
 from advisor.stepspec import match_step
 
@@ -71,6 +74,56 @@ class NamedStepWatch:
 
 
 STABLE_CHECKS = 10  # an auto-detected choice that held this many checks in a row may stop the run on samples
+
+class LoopStepWatch:
+    """``--step FILE:LINE`` (Python 3.12+, where loop rounds can be timed): the loop at that line is the
+    step. As soon as a sample shows a code object of that file (the script's ``<module>`` in the first
+    sample), the code object holding the line is looked up among it and the code objects it defines
+    (``main`` before it is called), ``chosen`` names the loop (``looptimer.LoopSite``) and the step timer
+    times its rounds from before the loop starts (the count is then exact; if the loop was already
+    running, "at least"). ``--max-steps`` counts timed rounds."""
+
+    def __init__(self, spec: str, warmup: int, max_steps: int) -> None:
+        file, _, line = spec.rpartition(":")
+        self.file = file.replace("\\", "/").lstrip("./")
+        self.line = int(line)
+        self.limit = warmup + max_steps
+        self.chosen: LoopSite | None = None
+        self.exact_stop = True
+        self._seen: set[CodeType] = set()
+
+    def __call__(self, codes: tuple[CodeType, ...], same: int) -> bool:
+        if self.chosen is None:
+            for code in reversed(codes):
+                if code not in self._seen:
+                    self._seen.add(code)
+                    site = self._find(code)
+                    if site is not None:
+                        self.chosen = site
+                        break
+        return False  # the timer counts the rounds and stops the run (Sampler.on_timed_return)
+
+    def _find(self, code: CodeType) -> LoopSite | None:
+        """The loop in ``code`` or in a code object it defines, innermost first."""
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                site = self._find(const)
+                if site is not None:
+                    return site
+        return self._site(code)
+
+    def _site(self, code: CodeType) -> LoopSite | None:
+        name = code.co_filename.replace("\\", "/")
+        if not (name == self.file or name.endswith("/" + self.file)):
+            return None
+        lines = [ln for _a, _b, ln in code.co_lines() if ln is not None]
+        if not lines or not code.co_firstlineno <= self.line <= max(lines):
+            return None
+        loops = enclosing_loops("".join(linecache.getlines(code.co_filename)), self.line)
+        if not loops or loops[0][0] < code.co_firstlineno:
+            return None
+        return LoopSite(code, loops[0][0])
+
 
 # The rule: (candidates, frames seen above each, user flags, names, samples per frame) -> the chosen
 # candidate; ``advisor.analysis.detect.choose_function``, the same rule 1 that decides the saved step.
