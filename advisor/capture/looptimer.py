@@ -11,11 +11,13 @@ Events are enabled on the calling code objects only (``set_local_events``: no ot
 * ``JUMP`` at the loop's back edge (a backward jump to the loop header, or to the first line of its body
   for ``while`` loops, whose test CPython 3.12 repeats at the bottom) ends a round and starts the next;
 * ``BRANCH`` at the header (``FOR_ITER``, the ``while`` test): going on confirms a round, leaving ends it;
-* ``LINE`` at the header line starts the first round when the loop is entered; a forward ``JUMP`` out of
-  the loop (``break``), or the frame returning or unwinding, ends the round.
+* the first ``BRANCH`` going on (or, for a ``while True`` loop, which has no test, ``LINE`` at its header)
+  starts the first round when the loop is entered; a forward ``JUMP`` out of the loop (``break``), or
+  the frame returning or unwinding, ends the round.
 
 Every other jump, branch or line of that code object returns ``DISABLE`` the first time it fires: after
-that only the header and the back edge cost anything (about a microsecond a round). A round that ended at
+that only the header's branch and the back edge cost anything (two callbacks a round; measured in
+docs/how-it-works.md). A round that ended at
 the header without its body having run (the iterator was exhausted) is dropped. Rounds are contiguous:
 fetching the next batch belongs to the round it feeds. A loop whose rounds come faster than
 ``MAX_RATE`` a second is an inner per-element loop, not a step: it stops being timed.
@@ -44,6 +46,9 @@ FREQUENT_AFTER = 2000
 # Marks a loop's record among the step timer's records: ``code_key`` of a ``LoopSite`` gives the function's
 # file and first line, and its qualname followed by this and the loop's header line (``timing.py`` reads it).
 LOOP_MARK = "\x00loop@"
+_JUMP, _BRANCH, _LINE = 0, 1, 2
+_ROUND_HEADER, _ROUND_BODY = "round, header", "round, body"
+_DISABLE = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
 AROUND_CALL = "sys.monitoring, loop around the step's call"  # ``how`` of the records watch_callers makes
 _NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # generators and coroutines: their frames suspend mid-loop
 
@@ -111,9 +116,9 @@ class LoopRounds:
             return ""
         if dest < src and not self._nested(ld):
             if dest == self.body_start:
-                return "round, body"  # straight into the body (while True; a while test repeated at the bottom)
+                return _ROUND_BODY  # straight into the body (while True; a while test repeated at the bottom)
             if ld == self.start:
-                return "round, header"  # to the header: a test (FOR_ITER, the while test) may still end it
+                return _ROUND_HEADER  # to the header: a test (FOR_ITER, the while test) may still end it
         if not self._inside(ld):
             return "exit"
         return ""
@@ -143,10 +148,12 @@ class LoopRounds:
             self.record.starts.pop()  # the header ran, the body did not: not a round
 
     def on(self, kind: str, now: float) -> None:
-        if kind.startswith("round"):
-            self.close(now)
-            if not self._too_often(now):
-                self._open(now, confirmed=kind == "round, body" or not self.tested)
+        if kind is _ROUND_HEADER or kind is _ROUND_BODY:  # the back edge: the hot path, kept short
+            if self.open:
+                self.close(now)
+            if len(self.record.ends) < FREQUENT_AFTER or not self._too_often(now):
+                self.record.starts.append(now)
+                self.open, self.confirmed = True, kind is _ROUND_BODY or not self.tested
         elif kind == "go on":
             if not self.open:
                 self._open(now, confirmed=True)
@@ -183,6 +190,14 @@ def _not_users(filename: str) -> bool:
     return filename.startswith("<") or os.path.abspath(filename).startswith(_LIBRARY)
 
 
+def _mask(loops: list[LoopRounds]) -> int:
+    """The events the loops of one code object need: ``LINE`` only for a loop without a test at its header
+    (``while True``), whose entry no branch announces; one event fewer a round for the others."""
+    ev = sys.monitoring.events  # type: ignore[attr-defined]
+    mask = ev.JUMP | ev.BRANCH | ev.PY_RETURN
+    return mask | ev.LINE if any(not r.tested for r in loops) else mask
+
+
 def _line_table(code: types.CodeType) -> dict[int, int]:
     out: dict[int, int] = {}
     for a, b, line in code.co_lines():
@@ -207,7 +222,8 @@ class LoopWatch:
         self.records = records  # the step timer's ``calls``: LoopSite -> Calls
         self.new_record = new_record
         self.by_code: dict[types.CodeType, list[LoopRounds]] = {}
-        self.kinds: dict[tuple[int, types.CodeType, int, int], str] = {}
+        self._codes: dict[int, tuple[types.CodeType, list[LoopRounds]]] = {}  # id(code) -> (code, loops)
+        self._cache: dict[tuple[int, int, int, int], tuple[tuple[LoopRounds, str], ...]] = {}
         mon = sys.monitoring  # type: ignore[attr-defined]
         ev = mon.events
         mon.register_callback(tool, ev.JUMP, self._jump)
@@ -245,9 +261,8 @@ class LoopWatch:
                 self.records[LoopSite(code, start)] = record
                 loops.append(rounds)
             if loops:
-                self.by_code[code] = loops
-                ev = sys.monitoring.events  # type: ignore[attr-defined]
-                masks[code] = ev.JUMP | ev.BRANCH | ev.LINE | ev.PY_RETURN
+                self._add(code, loops)
+                masks[code] = _mask(loops)
         return masks
 
     def watch_site(self, site: LoopSite) -> dict[types.CodeType, int]:
@@ -269,41 +284,65 @@ class LoopWatch:
         rounds = LoopRounds(code, span[0], span[1], nested_spans(source, span[0], span[1]), record, self.clock)
         rounds.site, rounds.on_round = site, self.on_round
         self.records[site] = record
-        self.by_code[code] = [rounds]
-        ev = sys.monitoring.events  # type: ignore[attr-defined]
-        return {code: ev.JUMP | ev.BRANCH | ev.LINE | ev.PY_RETURN}
+        self._add(code, [rounds])
+        return {code: _mask([rounds])}
 
     # ---- events ------------------------------------------------------------------------------------------
-    def _dispatch(self, code: types.CodeType, kind_of: Callable[[LoopRounds], str]) -> Any:
-        loops = self.by_code.get(code)
-        if not loops:
-            return sys.monitoring.DISABLE  # type: ignore[attr-defined]
-        kinds = [(r, kind_of(r)) for r in loops if not r.dead]
-        if not any(k for _r, k in kinds):
-            return sys.monitoring.DISABLE  # type: ignore[attr-defined]
+    # The callbacks run at every round: they look things up by ``id(code)`` (hashing a code object hashes
+    # its bytecode and constants) and cache each event's meaning (the same for a given offset).
+    def _dispatch(self, key: tuple[int, int, int, int], code: types.CodeType, src: int, dest: int) -> Any:
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._classify(key[1], code, src, dest)
+        if not hit:
+            return _DISABLE
         if threading.get_ident() != self.thread_id:
             return None
         now = self.clock()
-        for r, k in kinds:
-            if k:
-                r.on(k, now)
+        for r, k in hit:
+            r.on(k, now)
+            if r.dead:
+                self._cache.clear()  # a dropped loop: its events mean nothing any more
         return None
 
+    def _classify(self, event: int, code: types.CodeType, src: int, dest: int) -> tuple[tuple[LoopRounds, str], ...]:
+        entry = self._codes.get(id(code))
+        if entry is None or entry[0] is not code:
+            return ()
+        out = []
+        for r in entry[1]:
+            if r.dead:
+                continue
+            k = (r.jump_kind(src, dest) if event == _JUMP else r.branch_kind(src, dest) if event == _BRANCH
+                 else "enter" if src == r.start else "")
+            if k:
+                out.append((r, k))
+        return tuple(out)
+
     def _jump(self, code: types.CodeType, src: int, dest: int) -> Any:
-        return self._dispatch(code, lambda r: r.jump_kind(src, dest))
+        return self._dispatch((id(code), _JUMP, src, dest), code, src, dest)
 
     def _branch(self, code: types.CodeType, src: int, dest: int) -> Any:
-        return self._dispatch(code, lambda r: r.branch_kind(src, dest))
+        return self._dispatch((id(code), _BRANCH, src, dest), code, src, dest)
 
     def _line(self, code: types.CodeType, line: int) -> Any:
-        return self._dispatch(code, lambda r: "enter" if line == r.start else "")
+        return self._dispatch((id(code), _LINE, line, 0), code, line, 0)
+
+    def _add(self, code: types.CodeType, loops: list[LoopRounds]) -> None:
+        self.by_code[code] = loops
+        self._codes[id(code)] = (code, loops)
+        self._cache.clear()
+
+    def owns(self, code: types.CodeType) -> bool:
+        entry = self._codes.get(id(code))
+        return entry is not None and entry[0] is code
 
     def leave(self, code: types.CodeType) -> None:
         """The frame of ``code`` returned or unwound: open rounds end (called from the timer's callbacks)."""
-        loops = self.by_code.get(code)
-        if loops and threading.get_ident() == self.thread_id:
+        entry = self._codes.get(id(code))
+        if entry is not None and entry[0] is code and threading.get_ident() == self.thread_id:
             now = self.clock()
-            for r in loops:
+            for r in entry[1]:
                 r.close(now)
 
     def close(self) -> None:

@@ -252,6 +252,7 @@ class _Monitoring:
         self.timer = timer
         self.tool: int | None = None
         self.masks: dict[types.CodeType, int] = {}  # local events set per code object
+        self.ids: dict[int, tuple[types.CodeType, Calls]] = {}  # id(code) -> (code, its calls)
         self.loops: LoopWatch | None = None
 
     def _claim(self) -> bool:
@@ -265,10 +266,20 @@ class _Monitoring:
             return False
         ev, timer = mon.events, self.timer
         tid, clock, get_ident = timer.thread_id, timer.clock, threading.get_ident
-        table = timer.calls
+        table, ids = timer.calls, self.ids
+
+        def lookup(code: types.CodeType) -> Calls | None:
+            # by id: hashing a code object hashes its bytecode and constants, at every call
+            hit = ids.get(id(code))
+            if hit is not None and hit[0] is code:
+                return hit[1]
+            c = table.get(code)
+            if c is not None:
+                ids[id(code)] = (code, c)
+            return c
 
         def start(code: types.CodeType, offset: int) -> Any:
-            c = table.get(code)
+            c = lookup(code)
             if c is not None and get_ident() == tid:
                 now = clock()
                 n = len(c.starts)
@@ -278,9 +289,9 @@ class _Monitoring:
                 c.enter(now)
 
         def end(code: types.CodeType, offset: int, value: object) -> Any:
-            if self.loops is not None and code in self.loops.by_code:
+            if self.loops is not None:
                 self.loops.leave(code)
-            c = table.get(code)
+            c = lookup(code)
             if c is not None and get_ident() == tid:
                 c.leave(clock())
                 if timer.on_return is not None and c.depth == 0:
@@ -330,10 +341,11 @@ class _Monitoring:
             self._set(code, events)
 
     def unwatch(self, code: types.CodeType) -> None:
+        self.ids.pop(id(code), None)
         if self.tool is not None:
             mon = sys.monitoring  # type: ignore[attr-defined]
             self.masks[code] = self.masks.get(code, 0) & ~(mon.events.PY_START | mon.events.PY_RETURN)
-            if self.loops is not None and code in self.loops.by_code:
+            if self.loops is not None and self.loops.owns(code):
                 self.masks[code] |= mon.events.PY_RETURN  # its loops still need its returns
             mon.set_local_events(self.tool, code, self.masks[code])
 
