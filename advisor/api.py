@@ -22,7 +22,7 @@ from advisor.capture.raw import RawCapture
 from advisor.capture.runner import Target, check_target, run_target
 from advisor.capture.sampler import Sampler, StopProfiling, code_key
 from advisor.capture.steptimer import StepTimer
-from advisor.capture.stepwatch import AutoStepWatch, NamedStepWatch
+from advisor.capture.stepwatch import AutoStepWatch, LoopStepWatch, NamedStepWatch
 from advisor.errors import OutputError, StepNotFound, UsageError
 from advisor.model import Outcome, Profile
 from advisor.output_lock import OutputLock
@@ -88,6 +88,8 @@ def _capturer(options: ProfileOptions, target: Target, user: UserCode, count_ste
     limit = options.max_steps if options.max_steps is not None else 10**15
     if options.step and not _loop_spec(options.step):
         watch = NamedStepWatch(options.step, options.warmup, limit)
+    elif options.step and options.mode == "sample" and options.timing == "exact" and hasattr(sys, "monitoring"):
+        watch = LoopStepWatch(options.step, options.warmup, limit)  # its rounds are timed (3.12+)
     elif options.max_steps is not None or options.mode == "sample":
         # In sample mode always: the step watch tells the step timer which function to time.
         watch = AutoStepWatch(options.warmup, limit, lambda c: user.is_user(code_key(c)), rule=choose_function)

@@ -16,8 +16,9 @@ sample belongs to): samples whose frame stands on a line of the loop are in the 
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
+
+from advisor.loopsource import enclosing_loops, innermost_loop, nested_spans  # noqa: F401  (re-exported)
 
 LOOP_GAIN = 1.25  # the loop must hold at least this much more time than the function to be the step
 
@@ -42,52 +43,6 @@ class Loop:
 
     def in_nested(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.nested)
-
-
-def _loops(source: str) -> list[ast.AST]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    return [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor, ast.While))]
-
-
-def _span(node: ast.AST) -> tuple[int, int, str]:
-    end = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
-    return node.lineno, end, "while" if isinstance(node, ast.While) else "for"  # type: ignore[attr-defined]
-
-
-def enclosing_loops(source: str, line: int) -> list[tuple[int, int, str]]:
-    """The loop statements of ``source`` whose span contains ``line``, innermost first (a loop whose
-    body holds ``line`` only inside a nested function or class is not one of them)."""
-    spans = [_span(n) for n in _loops(source)
-             if _span(n)[0] <= line <= _span(n)[1] and not _inside_nested_def(n, line)]
-    return sorted(set(spans), key=lambda s: s[1] - s[0])
-
-
-def innermost_loop(source: str, line: int) -> tuple[int, int, str] | None:
-    """The innermost loop statement of ``source`` whose span contains ``line``."""
-    loops = enclosing_loops(source, line)
-    return loops[0] if loops else None
-
-
-def nested_spans(source: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
-    """Spans of the outermost loops nested in the loop spanning ``start``..``end``."""
-    inner = sorted({_span(n)[:2] for n in _loops(source) if start < _span(n)[0] and _span(n)[1] <= end})
-    out: list[tuple[int, int]] = []
-    for s, e in inner:
-        if not out or s > out[-1][1]:
-            out.append((s, e))
-    return tuple(out)
-
-
-def _inside_nested_def(loop: ast.AST, line: int) -> bool:
-    for node in ast.walk(loop):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            end = getattr(node, "end_lineno", None) or node.lineno
-            if node.lineno <= line <= end:
-                return True
-    return False
 
 
 def loop_iterations(rows: list[tuple[tuple[int, ...], tuple[int, ...], float, int]], loop: Loop,
@@ -155,3 +110,11 @@ def _once_per_round(rows: list[tuple[tuple[int, ...], tuple[int, ...], float, in
     for k, v in current.items():
         per_round.setdefault(k, []).append(v)
     return {k for k, counts in per_round.items() if sum(c > 1 for c in counts) * 2 < len(counts)}
+
+
+def rounds_before(iters: list[int | None], times: tuple[float, ...] | list[float], since: float) -> int:
+    """Rounds (as ``loop_iterations`` numbers them) that had started before ``since``, the moment the
+    step timer began timing the loop: the untimed rounds a timed count adds to (sampled, so a lower
+    bound; at least the round that was running when the timer started)."""
+    seen = {it for it, t in zip(iters, times) if it is not None and t < since}
+    return max(len(seen), 1)

@@ -28,6 +28,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from advisor.capture.looptimer import LoopSite, LoopWatch
+
 _NOT_PLAIN = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 MAX_WATCHED = 4
 # A function called more than MAX_RATE times a second (after FREQUENT_AFTER calls) is a helper, not a
@@ -78,12 +80,15 @@ class StepTimer:
         self._lock = threading.Lock()
         self._monitor = _Monitoring(self) if hasattr(sys, "monitoring") else None
 
-    def watch(self, code: types.CodeType, in_call: bool) -> bool:
-        """Start timing ``code`` (called from the sampler thread); False if it cannot be timed."""
+    def watch(self, code: types.CodeType | LoopSite, in_call: bool) -> bool:
+        """Start timing ``code`` (called from the sampler thread); False if it cannot be timed. A
+        ``LoopSite`` (``--step FILE:LINE``, 3.12+) has its rounds timed (looptimer.py)."""
+        if isinstance(code, LoopSite):
+            return self._watch_loop(code)
         with self._lock:
             if code in self.calls or code in self.refused:
                 return code in self.calls
-            if len(self.calls) >= MAX_WATCHED:
+            if sum(isinstance(c, types.CodeType) for c in self.calls) >= MAX_WATCHED:
                 return False
             if code.co_flags & _NOT_PLAIN:
                 self.refused[code] = "a generator or coroutine"
@@ -105,12 +110,28 @@ class StepTimer:
             # not close a timed call (the trampoline never sees it: that call runs the original code).
             calls.skip_returns = 1 if (in_call and self._monitor is not None) else 0
             self.calls[code] = calls
+            if self._monitor is not None:
+                self._monitor.watch_loops(code)  # the loops around its call site (looptimer.py)
+            return True
+
+    def _watch_loop(self, site: LoopSite) -> bool:
+        with self._lock:
+            if site in self.calls or site in self.refused:
+                return site in self.calls
+            if self._monitor is None:
+                self.refused[site] = "loop rounds are timed on Python 3.12+ only"  # type: ignore[index]
+                return False
+            if not self._monitor.watch_site(site):
+                self.refused[site] = "its code object is timed already, or no tool id"  # type: ignore[index]
+                return False
             return True
 
     def _unwrap(self, code: types.CodeType, why: str) -> None:
         """Stop timing ``code`` and give its functions their code back."""
         with self._lock:
             self._give_back(lambda original: original is code)
+            if self._monitor is not None:
+                self._monitor.unwatch(code)
             self.calls.pop(code, None)
             self.refused[code] = why
 
@@ -230,6 +251,9 @@ class _Monitoring:
     def __init__(self, timer: StepTimer) -> None:
         self.timer = timer
         self.tool: int | None = None
+        self.masks: dict[types.CodeType, int] = {}  # local events set per code object
+        self.ids: dict[int, tuple[types.CodeType, Calls]] = {}  # id(code) -> (code, its calls)
+        self.loops: LoopWatch | None = None
 
     def _claim(self) -> bool:
         mon = sys.monitoring  # type: ignore[attr-defined]
@@ -242,15 +266,32 @@ class _Monitoring:
             return False
         ev, timer = mon.events, self.timer
         tid, clock, get_ident = timer.thread_id, timer.clock, threading.get_ident
-        table = timer.calls
+        table, ids = timer.calls, self.ids
+
+        def lookup(code: types.CodeType) -> Calls | None:
+            # by id: hashing a code object hashes its bytecode and constants, at every call
+            hit = ids.get(id(code))
+            if hit is not None and hit[0] is code:
+                return hit[1]
+            c = table.get(code)
+            if c is not None:
+                ids[id(code)] = (code, c)
+            return c
 
         def start(code: types.CodeType, offset: int) -> Any:
-            c = table.get(code)
+            c = lookup(code)
             if c is not None and get_ident() == tid:
-                c.enter(clock())
+                now = clock()
+                n = len(c.starts)
+                if n >= FREQUENT_AFTER and c.depth == 0 and now - c.since < n / MAX_RATE:
+                    timer._unwrap(code, "called too often to be a step")  # a helper, not the step
+                    return
+                c.enter(now)
 
         def end(code: types.CodeType, offset: int, value: object) -> Any:
-            c = table.get(code)
+            if self.loops is not None:
+                self.loops.leave(code)
+            c = lookup(code)
             if c is not None and get_ident() == tid:
                 c.leave(clock())
                 if timer.on_return is not None and c.depth == 0:
@@ -266,18 +307,60 @@ class _Monitoring:
         if self.tool is None and not self._claim():
             return False
         mon = sys.monitoring  # type: ignore[attr-defined]
-        mon.set_local_events(self.tool, code, mon.events.PY_START | mon.events.PY_RETURN)
+        self._set(code, mon.events.PY_START | mon.events.PY_RETURN)
         return True
+
+    def _set(self, code: types.CodeType, events: int) -> None:
+        self.masks[code] = self.masks.get(code, 0) | events
+        sys.monitoring.set_local_events(self.tool, code, self.masks[code])  # type: ignore[attr-defined]
+
+    def _loop_watch(self) -> LoopWatch:
+        timer = self.timer
+        if self.loops is None:
+            self.loops = LoopWatch(self.tool, timer.thread_id, timer.clock, timer.calls,
+                                   lambda missed: Calls(since=timer.clock(), in_call=missed, how="sys.monitoring"),
+                                   timer.on_return)
+        return self.loops
+
+    def watch_site(self, site: LoopSite) -> bool:
+        """Time the rounds of one named loop (``--step FILE:LINE``)."""
+        if self.tool is None and not self._claim():
+            return False
+        masks = self._loop_watch().watch_site(site)
+        for code, events in masks.items():
+            self._set(code, events)
+        return bool(masks)
+
+    def watch_loops(self, step: types.CodeType) -> None:
+        """Also time the rounds of the loops around ``step``'s call site (looptimer.py)."""
+        try:
+            masks = self._loop_watch().watch_callers(step)
+        except (ValueError, RuntimeError, OSError):
+            return  # no loop timing: the loop step stays sampled
+        for code, events in masks.items():
+            self._set(code, events)
+
+    def unwatch(self, code: types.CodeType) -> None:
+        self.ids.pop(id(code), None)
+        if self.tool is not None:
+            mon = sys.monitoring  # type: ignore[attr-defined]
+            self.masks[code] = self.masks.get(code, 0) & ~(mon.events.PY_START | mon.events.PY_RETURN)
+            if self.loops is not None and self.loops.owns(code):
+                self.masks[code] |= mon.events.PY_RETURN  # its loops still need its returns
+            mon.set_local_events(self.tool, code, self.masks[code])
 
     def close(self) -> None:
         if self.tool is None:
             return
         mon = sys.monitoring  # type: ignore[attr-defined]
-        for code in list(self.timer.calls):
+        for code in list(self.masks):
             try:
                 mon.set_local_events(self.tool, code, 0)
             except (ValueError, TypeError):
                 pass
+        self.masks.clear()
+        if self.loops is not None:
+            self.loops.close()
         mon.set_events(self.tool, 0)
         for ev in (mon.events.PY_START, mon.events.PY_RETURN, mon.events.PY_UNWIND):
             mon.register_callback(self.tool, ev, None)

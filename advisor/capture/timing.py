@@ -10,19 +10,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from advisor.capture.looptimer import AROUND_CALL, split_mark
 from advisor.capture.raw import RawCapture
 from advisor.model import FrameKey, Outcome, StepInfo, StepTiming
 
 
+# Rounds of a loop around the step's call site, timed from when auto-detection settled, miss the rounds
+# before: detection must then count those from samples (``analysis.loopstep.rounds_before``), or the count
+# reads "at least 1 + timed rounds". Off until ``detect._finish`` does so for loops.
+PARTIAL_LOOPS = False
+
+
 def exact_timings(raw: RawCapture, frame_ids: dict[FrameKey, int]) -> tuple[StepTiming, ...]:
-    """The raw timer records as ``StepTiming`` rows of the profile's frame table."""
+    """The raw timer records as ``StepTiming`` rows of the profile's frame table: a function's calls
+    (``line`` None), or a loop's rounds (``line``: its header; looptimer.py marks those records)."""
     out = []
     for key, t in raw.timings.items():
-        fid = frame_ids.get(key)
-        if fid is None or not t["starts"]:
+        qualname, line = split_mark(key.qualname)
+        fid = frame_ids.get(replace(key, qualname=qualname) if line is not None else key)
+        if fid is None or not t["starts"] or not t["ends"]:
+            continue
+        if line is not None and t["in_call"] and t.get("how") == AROUND_CALL and not PARTIAL_LOOPS:
             continue
         exact = not t["in_call"]  # the timer started before the call it saw: all of them timed (see below)
-        out.append(StepTiming(fid, None, tuple(t["starts"]), tuple(t["ends"]), exact, t.get("how", "")))
+        out.append(StepTiming(fid, line, tuple(t["starts"]), tuple(t["ends"]), exact, t.get("how", "")))
     return tuple(out)
 
 

@@ -117,12 +117,24 @@ def step_mean_s(analysis: Analysis) -> float:
     return analysis.stats.mean_s if analysis.stats.mean_s > 0 else analysis.step_s
 
 
+MIN_CALL_S = 2e-8  # the cheapest Python-level call (tens of ns on 3.11+): no function runs more often
+
+
+def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
+    """The most calls per step the hotspot can have: its inclusive time per step over the cheapest
+    Python call (``MIN_CALL_S``). Where the count is not exact, the boundary cost's worst case uses this."""
+    if analysis.step_s <= 0:
+        return 1.0
+    return max(1.0, h.inclusive_split.total / analysis.step_s * step_mean_s(analysis) / MIN_CALL_S)
+
+
 def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
     """Calls of the hotspot per step, whether the count is exact, and where it came from.
 
     Exact with ``--mode cprofile`` (profile.calls / step calls). Otherwise the invocations the sampler saw
-    (``profile.candidates``) over the step's invocations, at least 1: a lower bound, since calls shorter
-    than the sampling interval can merge or go unseen.
+    (``profile.candidates``) over the step's invocations, at least 1: a lower bound only, since calls
+    shorter than the sampling interval merge or go unseen (a scalar-autograd ``__mul__`` called thousands
+    of times a step is seen as one or two): the true count is unknown, up to ``calls_ceiling``.
     """
     prof = analysis.profile
     step = prof.step
@@ -134,8 +146,8 @@ def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
     seen = next((c.calls for c in prof.candidates if c.frame == h.frame), None)
     if seen is not None:
         return (max(1.0, seen / step_calls), False,
-                f"profile.candidates[frame {h.frame}].calls / profile.step.calls (estimated)")
-    return 1.0, False, "assumed 1 call per step (not seen repeating; estimated)"
+                f"profile.candidates[frame {h.frame}].calls / profile.step.calls (sampled: a lower bound)")
+    return 1.0, False, "at least 1 call per step (not seen repeating; the count is unknown)"
 
 
 def _transfer(t: Target) -> Range:
@@ -156,11 +168,13 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     p = i + n + w + g
     T = step_mean_s(analysis)
     c, exact, calls_src = calls_per_step(h, analysis)
+    # An inexact count is a lower bound: the worst case crosses the boundary as often as time allows.
+    c_max = c if exact else max(c, calls_ceiling(h, analysis))
     s, o, ns, tr = t.speedup[category.name], t.overhead_ns, t.native_speedup, _transfer(t)
     if fm.batches_native(category.name, t.kind, category.dispatch_bound):
         ns = s  # batching small NumPy calls removes their C dispatch time as well
     # Low estimate: slowest speedup with the costliest crossing; high: the reverse.
-    worst = fm.new_share(i, n, w, g, s.low, c, o.high, T, ns.low, tr.high)
+    worst = fm.new_share(i, n, w, g, s.low, c_max, o.high, T, ns.low, tr.high)
     typ = fm.new_share(i, n, w, g, s.typical, c, o.typical, T, ns.typical, tr.typical)
     best = fm.new_share(i, n, w, g, s.high, c, o.low, T, ns.high, tr.low)
     e2e = Range(fm.end_to_end(p, worst), fm.end_to_end(p, typ), fm.end_to_end(p, best))
@@ -174,7 +188,9 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     sources = (
         f"profile.stacks: self split of frame {h.frame} / step time (p = {p:.3f})",
         f"T = {T:.4g} s: analysis.stats.mean_s",
-        f"calls per step = {c:.4g}: {calls_src}",
+        f"calls per step = {c:.4g}: {calls_src}" if exact else
+        f"calls per step >= {c:.4g}: {calls_src}; at most {c_max:.4g} (inclusive time per step / "
+        f"{MIN_CALL_S * 1e9:.0f} ns, the cheapest Python call), used for the low estimate",
         f"{key}.speedup.{category.name}", f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
         *( (f"{key}.native_speedup", f"{key}.transfer_mb_per_step", f"{key}.bandwidth_gbs",
             "cluster.accelerator_price_per_node_hour") if t.kind == "accelerator" else ()),
@@ -185,8 +201,8 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     )
     return TargetEstimate(
         target=t.key, target_name=t.name, kernel_speedup=kernel, end_to_end=e2e,
-        boundary_s_per_step=Range(c * o.low * fm.NS, c * o.typical * fm.NS, c * o.high * fm.NS),
-        calls_per_step=c, calls_exact=exact, effort_weeks=effort, cost_usd=cost, savings_per_month_usd=savings,
+        boundary_s_per_step=Range(c * o.low * fm.NS, c * o.typical * fm.NS, c_max * o.high * fm.NS),
+        calls_per_step=c, calls_exact=exact, calls_max=c_max, effort_weeks=effort, cost_usd=cost, savings_per_month_usd=savings,
         payback_months=_payback_range(cost, savings), sources=sources, kind=t.kind, share=p,
         new_share=Range(best, typ, worst), maturity=t.maturity,
     )
@@ -261,8 +277,9 @@ def _notes(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice], ski
             notes.append(f"{wait:.0%} of the step is waiting (data loading, I/O): no compiler shortens it; "
                          "fix the pipeline first.")
     if any(not e.calls_exact for k in kernels for e in k.estimates[:1]):
-        notes.append("Calls per step are estimated from sampled invocations (a lower bound on the boundary "
-                     "cost); rerun with --mode cprofile for exact counts.")
+        notes.append("Calls per step are not known in sample mode: the sampled invocations are a lower bound "
+                     "(the typical boundary cost uses it; the low estimate assumes as many calls as the time "
+                     "allows); rerun with --mode cprofile for exact counts.")
     notes.extend(skipped)
     return notes
 
@@ -281,4 +298,4 @@ def advice_for_profile(profile: Profile, config: CostConfig | None = None) -> Ad
     return advise(analyze(profile), config)
 
 
-__all__ = ["advise", "advice_for_profile", "calls_per_step", "estimate_target", "port_plan", "step_mean_s"]
+__all__ = ["advise", "advice_for_profile", "calls_ceiling", "calls_per_step", "estimate_target", "port_plan", "step_mean_s"]

@@ -54,7 +54,7 @@ class TargetEstimate:
     kernel_speedup: Range  # speedup of the hotspot's own time
     end_to_end: Range  # whole-step speedup (Amdahl)
     boundary_s_per_step: Range  # per-call crossing cost added per step
-    calls_per_step: float
+    calls_per_step: float  # exact, or (``calls_exact`` False) a lower bound from samples
     calls_exact: bool  # True when from --mode cprofile counts
     effort_weeks: Range
     cost_usd: Range
@@ -66,6 +66,7 @@ class TargetEstimate:
     new_share: Range | None = None  # its share of the old step after the change (min, typical, max)
     maturity: str = ""  # the target's maturity note
     measured: str = ""  # the `advisor try` experiment whose measurement replaced the prior ("" for a prior)
+    calls_max: float | None = None  # the most calls per step possible when not exact (advise.calls_ceiling)
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,7 +171,8 @@ def _loss(e: TargetEstimate | None) -> str:
     if e is None:
         return "none is configured"
     boundary = e.boundary_s_per_step.typical
-    calls = f"{e.calls_per_step:,.0f} calls/step{'' if e.calls_exact else ' (estimated)'}"
+    calls = (f"{e.calls_per_step:,.0f} calls/step" if e.calls_exact
+             else f"at least {e.calls_per_step:,.0f} calls/step (sampled: the count is unknown)")
     return (f"{e.target_name}, would not make the step faster ({times(e.end_to_end.typical)} end to end, "
             f"{money(e.savings_per_month_usd.typical)}/month): {calls} cost {boundary * 1e3:.2f} ms of "
             "boundary crossings per step")

@@ -9,6 +9,15 @@ from advisor.costmodel.types import Range
 
 
 # ---- formatting --------------------------------------------------------------------------------------
+def fmt_calls(calls: float, exact: bool, most: float | None = None) -> str:
+    """Calls per step: the exact count, or (sample mode) "≥ N, unknown": sampled invocations are a lower
+    bound (a function called thousands of times a step can be seen once or twice)."""
+    if exact:
+        return f"{calls:,.0f}"
+    upto = f" up to {most:,.0f}" if most is not None and most > calls else ""
+    return f"≥ {calls:,.0f} (unknown{upto}; sampled)"
+
+
 def fmt_duration(seconds: float) -> str:
     """``0.25`` → ``250 ms``; picks µs, ms, s or min so three digits show."""
     if seconds >= 120:

@@ -168,6 +168,7 @@ KERNEL_COLUMNS: list[tuple[str, float, str]] = [
     ("Recommended", 8, "best"),
     ("Interpreted share", 11, "i"), ("Native share", 10, "n"), ("Waiting share", 10, "w"), ("GC share", 9, "g"),
     ("Hotspot share p", 10, "p"), ("Calls per step", 11, "calls"), ("Calls counted", 10, "calls_src"),
+    ("Calls per step (most)", 11, "calls_max"),
     ("Lines", 7, "lines"), ("Cyclomatic complexity", 10, "cc"),
     *_levels("S", "Speedup", 10), *_levels("o", "Per-call overhead", 11),
     *_levels("new", "New share at speedup", 11), *_levels("ks", "Kernel speedup", 10),
@@ -176,7 +177,8 @@ KERNEL_COLUMNS: list[tuple[str, float, str]] = [
     ("Pays back within horizon (typical)", 12, "pays"),
 ]
 KERNEL_INDEX = {key: i for i, (_, _, key) in enumerate(KERNEL_COLUMNS)}
-KERNEL_FMT = {"i": "pct", "n": "pct", "w": "pct", "g": "pct", "calls": "num", "lines": "int", "cc": "int"}
+KERNEL_FMT = {"i": "pct", "n": "pct", "w": "pct", "g": "pct", "calls": "num", "calls_max": "num", "lines": "int",
+              "cc": "int"}
 
 PLAN_COLUMNS: list[tuple[str, float, str]] = [
     ("Step", 6, "n"), ("Kernel", 28, "kernel"), ("Target", 20, "target"), ("Hotspot share p", 10, "p"),

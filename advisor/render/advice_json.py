@@ -49,7 +49,7 @@ def _estimate(e: TargetEstimate) -> dict[str, Any]:
         "share": e.share, "new_share": _range(e.new_share),
         "kernel_speedup": _range(e.kernel_speedup), "end_to_end": _range(e.end_to_end),
         "boundary_s_per_step": _range(e.boundary_s_per_step), "calls_per_step": e.calls_per_step,
-        "calls_exact": e.calls_exact, "effort_weeks": _range(e.effort_weeks), "cost_usd": _range(e.cost_usd),
+        "calls_exact": e.calls_exact, "calls_max": e.calls_max, "effort_weeks": _range(e.effort_weeks), "cost_usd": _range(e.cost_usd),
         "savings_per_month_usd": _range(e.savings_per_month_usd), "payback_months": _range(e.payback_months),
         "sources": list(e.sources), **({"measured": e.measured} if e.measured else {}),
     }

@@ -29,7 +29,8 @@ def kernel_table(advice: Advice) -> tuple[list[str], list[list[Any]]]:
                 "verdict": k.verdict_label, "target": est.target, "target_name": est.target_name,
                 "best": "yes" if k.best is not None and est.target == k.best.target else "",
                 "i": shares[0], "n": shares[1], "w": shares[2], "g": shares[3], "p": est.share,
-                "calls": est.calls_per_step, "calls_src": "exact" if est.calls_exact else "estimated",
+                "calls": est.calls_per_step, "calls_src": "exact" if est.calls_exact else "lower bound",
+                "calls_max": est.calls_max if est.calls_max is not None else est.calls_per_step,
                 "lines": k.category.lines, "cc": k.category.complexity, **pb,
                 "pays": "yes" if pb["pays"] else "no",
             }

@@ -27,7 +27,7 @@ from advisor.costmodel.measured import is_measured, versus_words
 from advisor.costmodel.types import Advice, KernelAdvice, PlanStep
 from advisor.model import BUCKETS, Profile, Split
 from advisor.render._format import (  # noqa: F401  (re-exported: advisor.render.html.fmt_* stay importable)
-    fmt_duration, fmt_months, fmt_pct, fmt_range, fmt_usd, fmt_weeks, fmt_x, short_path)
+    fmt_calls, fmt_duration, fmt_months, fmt_pct, fmt_range, fmt_usd, fmt_weeks, fmt_x, short_path)
 from advisor.render.flame import FLAME_MIN_SHARE, _first, _own_end, _run_end, flame_tree  # noqa: F401
 
 MAX_TABLE_ROWS = 200
@@ -135,7 +135,7 @@ def _cards(advice: Advice) -> list[dict[str, Any]]:
 
 
 def _target_row(t: Any, k: KernelAdvice) -> dict[str, Any]:
-    calls = f"{t.calls_per_step:,.0f}" + ("" if t.calls_exact else " (est.)")
+    calls = fmt_calls(t.calls_per_step, t.calls_exact, t.calls_max)
     return {"name": t.target_name, "best": k.best is t, "kernel": t.kernel_speedup, "e2e": t.end_to_end,
             "effort": fmt_range(t.effort_weeks, fmt_weeks) + " wk",
             "cost": fmt_usd(t.cost_usd.typical), "cost_range": fmt_range(t.cost_usd, fmt_usd),
