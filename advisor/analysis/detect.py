@@ -332,12 +332,13 @@ def _exact_timing(ctx: _Ctx, fid: int, line: int | None) -> StepTiming | None:
     return None
 
 
-def _finish(ctx: _Ctx, info: StepInfo, line: int | None) -> StepInfo:
+def _finish(ctx: _Ctx, info: StepInfo, line: int | None, iters: list[int | None] | None = None) -> StepInfo:
     """Recorded boundaries, where capture has them for this step, replace the sampled count and times.
 
     ``exact`` timings cover every call: count and durations are exact. Otherwise the timer started during
     a call (capture/steptimer.py): the timed calls' durations are exact, the calls before it are counted
-    from the samples (at least the one that was running), and the count is a lower bound ("timed")."""
+    from the samples (at least the one that was running), and the count is a lower bound ("timed"). For a
+    loop (``line``), the rounds before the timer are counted from the samples' round numbers (``iters``)."""
     t = _exact_timing(ctx, info.frame, line)
     if t is None:
         return info
@@ -348,8 +349,11 @@ def _finish(ctx: _Ctx, info: StepInfo, line: int | None) -> StepInfo:
         return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "exact", info.loop_lines,
                         count_exact=True)
     since, times = t.starts[0], ctx.m.times
-    before = sum(1 for inv in ctx.table.invocations.get(info.frame, [])
-                 if inv.first < len(times) and times[inv.first] < since)
+    if line is not None and iters is not None:
+        before = loopstep.rounds_before(iters, times, since)
+    else:
+        before = sum(1 for inv in ctx.table.invocations.get(info.frame, [])
+                     if inv.first < len(times) and times[inv.first] < since)
     untimed = max(before, 1)
     drop = max(0, info.warmup - untimed)  # warm-up calls not already among the untimed ones
     durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[drop:], t.ends[drop:]))
@@ -406,7 +410,7 @@ def _loop_step(ctx: _Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, 
     reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations, sampled estimate), "
               f"{in_loop / ctx.run_total if ctx.run_total else 0:.0%} of run time{tail}")
     info = StepInfo(loop.frame, chosen_by, reason, n, warmup, durations, "sampled", (loop.start, loop.end))
-    return StepDecision(_finish(ctx, info, loop.start), regions, tuple(cands[:50]))
+    return StepDecision(_finish(ctx, info, loop.start, iters), regions, tuple(cands[:50]))
 
 
 def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) -> StepDecision:

@@ -16,9 +16,8 @@ from advisor.model import FrameKey, Outcome, StepInfo, StepTiming
 
 
 # Rounds of a loop around the step's call site, timed from when auto-detection settled, miss the rounds
-# before: detection must then count those from samples (``analysis.loopstep.rounds_before``), or the count
-# reads "at least 1 + timed rounds". Off until ``detect._finish`` does so for loops.
-PARTIAL_LOOPS = False
+# before: detection counts those from samples (``analysis.loopstep.rounds_before``, in ``detect._finish``).
+PARTIAL_LOOPS = True
 
 
 def exact_timings(raw: RawCapture, frame_ids: dict[FrameKey, int]) -> tuple[StepTiming, ...]:
