@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from advisor.analysis import Hotspot
+from advisor.costmodel.advise import recommended_steps
 from advisor.costmodel.types import Advice, KernelAdvice, PlanStep
 from advisor.model import BUCKETS, Profile, Split
 from advisor.render._format import (  # noqa: F401  (re-exported: advisor.render.html.fmt_* stay importable)
@@ -44,13 +45,9 @@ def split_view(split: Split) -> list[dict[str, Any]]:
 
 # ---- first screen ------------------------------------------------------------------------------------
 def recommended_plan(plan: tuple[PlanStep, ...]) -> PlanStep | None:
-    """The last plan step that still pays back: the plan the report recommends (None: port nothing)."""
-    chosen = None
-    for step in plan:
-        if not step.pays_back:
-            break
-        chosen = step
-    return chosen
+    """The last plan step the cost model recommends (``costmodel.recommended_steps``); None: port nothing."""
+    steps = recommended_steps(plan)
+    return steps[-1] if steps else None
 
 
 def _first_screen(advice: Advice) -> dict[str, Any]:
@@ -232,7 +229,8 @@ def plan_chart(plan: tuple[PlanStep, ...], box: _Box = _Box()) -> dict[str, Any]
              "cost": fmt_usd(p.cost_usd), "range": fmt_range(p.end_to_end), "target": p.target,
              "savings": fmt_usd(p.savings_per_month_usd), "payback": fmt_months(p.payback_months)}
             for i, p in enumerate(plan)]
-    first_loss = next((i for i, p in enumerate(plan) if not p.pays_back), None)
+    n_pay = len(recommended_steps(plan))
+    first_loss = n_pay if n_pay < n else None
     return {"box": box, "line": _points(pts), "band": _points(band), "bars": bars,
             "yticks": [(ys(v), fmt_x(v)) for v in _ticks(1.0, top_x)],
             "cticks": [(yc(v), fmt_usd(v)) for v in _ticks(0.0, top_cost)],

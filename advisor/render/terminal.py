@@ -15,7 +15,7 @@ from rich.text import Text
 
 from advisor.analysis import Analysis
 from advisor.model import BUCKETS, Split
-from advisor.render._format import short_path
+from advisor.render._format import fmt_plan, short_path
 from advisor.render._safe import printable
 
 COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
@@ -126,25 +126,9 @@ def plan_line(advice: Any) -> str:
     from advisor.costmodel.items import lead_line
 
     items = getattr(advice, "items", ())
-    ports = _port_words(advice)
+    ports = fmt_plan(advice)
     if not items:
         return ports
     lead = lead_line(items, getattr(advice.config, "is_builtin", False))
     more = f" (+{len(items) - 1} more item{'s' if len(items) > 2 else ''})" if len(items) > 1 else ""
     return f"{lead}{more} · ports: {ports}"
-
-
-def _port_words(advice: Any) -> str:
-    paying = [s for s in advice.plan if s.pays_back]
-    where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
-    if not paying:
-        horizon = advice.config.team.horizon_months
-        return f"no port or JIT pays back within the {horizon:g}-month horizon ({where})"
-    last = paying[-1]
-    r = last.end_to_end
-    months = "never" if last.payback_months is None else f"{last.payback_months:.1f} months"
-    names = ", ".join(f"{s.kernel} → {s.target}" for s in paying[:3]) + (" …" if len(paying) > 3 else "")
-    return (f"{names}: step {r.typical:.2f}× ({r.low:.2f}–{r.high:.2f}×), saves ${last.savings_per_month_usd:,.0f}"
-            f"/month for ${last.cost_usd:,.0f}, payback {months} ({where})")
-
-
