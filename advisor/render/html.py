@@ -281,8 +281,7 @@ def _value(value: Any) -> str:
 def _ledger(advice: Advice) -> dict[str, Any]:
     a = advice.analysis
     p = a.profile
-    cmd = p.command
-    run = [("command", " ".join([str(cmd.get("target", ""))] + [str(x) for x in cmd.get("args", [])])),
+    run = [("command", p.command.line()),
            ("mode", p.mode + ("" if p.mode == "cprofile" else f", every {fmt_duration(p.interval_s)}")),
            ("started", p.started_at), ("run wall time", fmt_duration(p.wall_s)),
            ("samples", f"{p.samples:,} in the run, {a.step_samples:,} in the measured step"),
@@ -325,7 +324,7 @@ def render_html(advice: Advice) -> str:
     """
     a = advice.analysis
     env = _environment()
-    title = f"advisor · {a.profile.command.get('target', '') or a.step_name}"
+    title = f"advisor · {a.profile.command.target or a.step_name}"
     return env.get_template("report.html.j2").render(
         title=title, advice=advice, a=a, first=_first_screen(advice), rows=_rows(advice),
         more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice),
@@ -333,5 +332,5 @@ def render_html(advice: Advice) -> str:
         plan=advice.plan, ledger=_ledger(advice),
         flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
         buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
-        target=os.path.basename(str(a.profile.command.get("target", ""))),
+        target=os.path.basename(a.profile.command.target),
         css=env.globals["asset"]("report.css"), js=env.globals["asset"]("report.js"))

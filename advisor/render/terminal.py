@@ -57,7 +57,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     """Print the summary of ``analysis`` (and verdict columns when ``advice`` is given)."""
     p = analysis.profile
     interval = f", {p.interval_s * 1e3:g} ms" if p.mode != "cprofile" else ""
-    target = printable(p.command.get("target", ""))
+    target = printable(p.command.target)
     console.print(Text.assemble(("advisor", "bold"), f" · {target} ({printable(p.mode)} mode{interval})"))
     console.print(Text.assemble(("step: ", "bold"), printable(f"{analysis.step_name} ({analysis.step_reason})")))
     st = analysis.stats

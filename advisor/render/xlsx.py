@@ -380,7 +380,7 @@ class _Book:
             ("Samples in the step", a.step_samples, "int"), ("Mode", prof.mode, ""),
             ("Sampling interval", prof.interval_s, "s"), ("Run wall time", prof.wall_s, "s"),
             ("Started at", prof.started_at, ""),
-            ("Command", " ".join(str(x) for x in prof.command.get("argv", [])) or str(prof.command), ""),
+            ("Command", prof.command.line(), ""), ("Working folder", prof.command.cwd, ""),
             ("Outcome", f"{prof.outcome.stopped_by}, exit code {prof.outcome.exit_code}", ""),
             ("Cost-model config", advice.config_source, ""),
             *((f"Environment: {k}", v, "") for k, v in sorted(prof.environment.items())),
