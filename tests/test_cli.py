@@ -118,11 +118,19 @@ def test_out_that_is_a_file_fails_before_the_script_runs(steppy, tmp_path):
     assert not marker.exists()
 
 
-def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
+def _started(steppy, tmp_path):
+    """advisor profiling STEPPY, returned once the script itself runs (its first line is read), not
+    after a guessed sleep: on a loaded machine start-up alone can take seconds."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.5)
+    assert proc.stdout.readline().startswith("argv")
+    time.sleep(1.0)  # some steps (each ~1 ms of work; > 3 are needed even at a tenth of the speed)
+    return proc
+
+
+def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
+    proc = _started(steppy, tmp_path)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -132,10 +140,7 @@ def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
 
 
 def test_sigterm_saves_and_exits_143(steppy, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.5)
+    proc = _started(steppy, tmp_path)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

@@ -102,6 +102,8 @@ def test_a_crashing_renderer_leaves_the_profile_and_the_other_outputs(tmp_path):
     env["PYTHONPATH"] += f"{os.pathsep}{ROOT}"
     r, prof = _run(tmp_path, "for _ in range(30):\n    train_step()\n", env=env)
     assert "could not write report: RuntimeError: template exploded" in r.stderr
+    assert r.returncode == 4, r.stderr  # RenderError: a failed output is not a success
+    assert r.stderr.count("could not write") == 1 and "Traceback" not in r.stderr
     assert prof is not None
     out = tmp_path / "o"
     assert not (out / "report.html").exists()
