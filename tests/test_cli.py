@@ -261,3 +261,50 @@ def test_short_help_and_a_script_own_h(tmp_path):
     script.write_text("import sys\nprint(sys.argv[1:])\n")
     r = run_advisor(["profile", "-q", "--out", str(tmp_path / "o"), str(script), "-h"])
     assert r.returncode == 0 and r.stdout.strip() == "['-h']"  # after the script, -h is the script's
+
+
+def test_double_dash_ends_advisor_options_and_the_script_keeps_its_own(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nprint(sys.argv[1:])\n")
+    out = str(tmp_path / "o")
+    # --config after the script is the script's, not advisor's cost-model --config
+    r = run_advisor(["profile", "-q", "--out", out, "--", str(script), "--config", "run.yaml", "-h"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['--config', 'run.yaml', '-h']"
+    r = run_advisor(["profile", "-q", "--out", out, str(script), "--", "--config", "x"])
+    assert r.returncode == 0 and r.stdout.strip() == "['--', '--config', 'x']"  # as `python s.py -- ...` gives
+
+
+def test_stdout_redirected_to_a_file_holds_the_script_output_while_stderr_is_a_terminal(tmp_path):
+    """`advisor profile x.py > out.txt` in a terminal: the live status line (stderr is a tty) must not take
+    the script's stdout."""
+    import pty
+    import threading
+
+    script = tmp_path / "s.py"
+    script.write_text("import time\nfor i in range(3):\n    print('line', i)\n    time.sleep(0.4)\n")
+    master, slave = pty.openpty()
+    seen = bytearray()
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(tmp_path / "out.txt", "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "advisor", "profile", "--format", "json",
+                               "--out", str(tmp_path / "o"), str(script)], stdout=out, stderr=slave,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert proc.returncode == 0, bytes(seen).decode(errors="replace")[-2000:]
+    assert (tmp_path / "out.txt").read_text() == "line 0\nline 1\nline 2\n"
+    assert b"line 0" not in seen and b"profile saved" in seen
