@@ -66,6 +66,11 @@ def fmt_range(r: Range, fmt: Any = fmt_x) -> str:
     return f"{fmt(r.low)} – {fmt(r.high)}"
 
 
+def fmt_span(r: Range, fmt: Any = fmt_x) -> str:
+    """A range inside a sentence, as the cost model's own sentences write it: ``3.16×–4.02×``."""
+    return f"{fmt(r.low)}–{fmt(r.high)}"
+
+
 def short_path(path: str, keep: int = 2) -> str:
     parts = path.replace("\\", "/").split("/")
     return "/".join(parts[-keep:]) if len(parts) > keep else path
@@ -86,6 +91,6 @@ def fmt_plan(advice: Any) -> str:
         return f"no port or JIT pays back within the {advice.config.team.horizon_months:g}-month horizon ({where})"
     last = paying[-1]
     names = ", ".join(f"{s.kernel} → {s.target}" for s in paying[:3]) + (" …" if len(paying) > 3 else "")
-    return (f"{names}: step {fmt_x(last.end_to_end.typical)} ({fmt_range(last.end_to_end)}), saves "
+    return (f"{names}: step {fmt_x(last.end_to_end.typical)} ({fmt_span(last.end_to_end)}), saves "
             f"{fmt_usd(last.savings_per_month_usd)}/month for {fmt_usd(last.cost_usd)}, payback "
             f"{fmt_months(last.payback_months)} ({where})")
