@@ -39,12 +39,13 @@ class Report:
         a = self.analysis
         top = ", ".join(f"{h.key.qualname} {h.self_share:.0%}" for h in a.hotspots[:3])
         return (f"<advisor Report: step {a.step_name}, {a.stats.count} steps, mean {a.stats.mean_s * 1e3:.3g} ms; "
-                f"top: {top or 'none'}; {len(self.written)} files written>")
+                f"top: {top or 'none'}; {len(self.written)} files written"
+                + (f"; FAILED: {', '.join(self.failed)}" if self.failed else "") + ">")
 
     def _repr_html_(self) -> str:
         from advisor.render.summary_html import render_summary_html
 
-        return render_summary_html(self.advice, self.written)
+        return render_summary_html(self.advice, self.written, failed=self.failed)
 
     def raise_for_failed(self) -> None:
         """Raise ``RenderError`` (exit 4) naming every output that could not be written, if any."""
