@@ -308,3 +308,17 @@ def test_stdout_redirected_to_a_file_holds_the_script_output_while_stderr_is_a_t
     assert proc.returncode == 0, bytes(seen).decode(errors="replace")[-2000:]
     assert (tmp_path / "out.txt").read_text() == "line 0\nline 1\nline 2\n"
     assert b"line 0" not in seen and b"profile saved" in seen
+
+
+def test_every_option_that_takes_a_value_is_known_to_the_argv_splitter():
+    """split_argv skips an option's value only if it knows the option takes one: a new option missing
+    from _VALUE_OPTIONS would make its value look like the script."""
+    import typer.main
+
+    from advisor.cli import _VALUE_OPTIONS, app
+
+    group = typer.main.get_command(app)
+    for name in ("profile", "try"):
+        cmd = group.commands[name]
+        takes_value = {o for p in cmd.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+        assert takes_value and takes_value <= _VALUE_OPTIONS, takes_value - _VALUE_OPTIONS
