@@ -15,7 +15,7 @@ from rich.text import Text
 
 from advisor.analysis import Analysis
 from advisor.model import BUCKETS, Split
-from advisor.render._format import fmt_plan, short_path
+from advisor.render._format import fmt_duration, fmt_plan, short_path
 from advisor.render._safe import printable
 
 COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
@@ -40,12 +40,6 @@ def split_words(split: Split) -> str:
     return " · ".join(f"{b} {s[b]:.0%}" for b in BUCKETS)
 
 
-def _ms(seconds: float) -> str:
-    if seconds < 0.001:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
 # how the step figures were obtained (profile.step.timing), as the terminal says it
 TIMING_WORDS = {"exact": "exact: each call timed at its entry and exit",
                 "timed": "timed at entry and exit; calls before the timer started are not counted",
@@ -66,7 +60,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         timing = p.step.timing if p.step is not None else "sampled"
         approx = "~" if timing == "sampled" else ""
         console.print(f"steps: {approx}{st.count} measured ({TIMING_WORDS.get(timing, timing)}{warm}) · mean "
-                      f"{approx}{_ms(st.mean_s)} · median {approx}{_ms(st.median_s)} · p95 {approx}{_ms(st.p95_s)}")
+                      f"{approx}{fmt_duration(st.mean_s)} · median {approx}{fmt_duration(st.median_s)} · p95 {approx}{fmt_duration(st.p95_s)}")
     outside = analysis.outside_split + analysis.warmup_split
     console.print(f"time: {analysis.step_s:.2f} s in measured steps · {outside.total:.2f} s outside them "
                   f"(start-up, imports, warm-up, evaluation) · run {p.wall_s:.2f} s")
