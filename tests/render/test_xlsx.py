@@ -95,7 +95,7 @@ def make_analysis() -> Analysis:
     stacks.append(StackRecord((0, 1), (2, 12), "step", Split(waiting=8.0), 8000))
     total = sum(s.split.total for s in stacks)
     env = {"python": "3.11.7", "hostname": "=cmd|' /C calc'!A0"}
-    profile = Profile("cprofile", 0.005, {"argv": ["train.py", "@evil", "=1+1"]}, env, "2024-05-01T10:00:00",
+    profile = Profile("cprofile", 0.005, {"kind": "script", "target": "train.py", "args": ["@evil", "=1+1"]}, env, "2024-05-01T10:00:00",
                       total + 1.0, Outcome(0, "exit"), tuple(frames), tuple(stacks),
                       StepInfo(1, "auto", "auto", STEPS, 0, (), "exact"), (), calls=calls, sources=sources)
     return analyze(profile)
@@ -258,6 +258,9 @@ def test_profile_text_starting_with_formula_characters_stays_text(book: Path) ->
     assert set(HOSTILE) <= seen
     assert "=cmd|' /C calc'!A0" in seen  # the environment value on Profile
     assert any(v.startswith("=k4.py:") for v in seen)  # a file name in Kernels' File:line
+    prof = wb["Profile"]
+    command = next(prof.cell(r, 2) for r in range(1, prof.max_row + 1) if prof.cell(r, 1).value == "Command")
+    assert command.value == "train.py @evil =1+1" and command.data_type == "s"  # the command line, not a dict
 
 
 def test_csv_escapes_formula_prefixes_and_keeps_numbers(advice: Advice) -> None:
