@@ -103,7 +103,7 @@ def profile(
     code = check_target(target)
     if checkpoint is not None and not (checkpoint > 0):
         raise UsageError(f"--checkpoint must be a number of seconds above 0, got {checkpoint}")
-    then = (lambda: (try_options(max_steps or 20, max(warmup, 1)),)) if try_ else None
+    then = (try_options(max_steps or 20, max(warmup, 1)),) if try_ else None  # checked before the run
     _profile_then(target, options, out, code, cfg, outputs, quiet, export, checkpoint or 60.0, then)
 
 
@@ -138,13 +138,13 @@ def try_command(
     options = ProfileOptions(step=step, warmup=warmup, max_steps=steps)
     options.check()
     cfg, outputs, code = load_cost_config(config), output_names([]), check_target(target)
-    _profile_then(target, options, out, code, cfg, outputs, quiet, then=lambda: (opts, families, python))
+    _profile_then(target, options, out, code, cfg, outputs, quiet, then=(opts, families, python))
 
 
 def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, outputs: tuple[str, ...], quiet: bool,
                   export: list[str] | None = None, checkpoint_s: float = 60.0,
-                  then: Optional[Callable[[], tuple[Any, ...]]] = None) -> NoReturn:
-    """Profile under the output lock, print the summary, then (``then``: ``advisor try``'s options) try.
+                  then: Optional[tuple[Any, ...]] = None) -> NoReturn:
+    """Profile under the output lock, print the summary, then try (``then``: ``_try_after``'s options).
     Exits with the script's code, or 4 (``RenderError``) when an output could not be written."""
     from advisor.api import OutputLock, prepare_output, retire_outputs
     from advisor.errors import StepNotFound
@@ -168,7 +168,7 @@ def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, out
         if then is not None and code_ != 0:
             err.print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
         elif then is not None:
-            failed |= _try_after(target, out, cfg, outputs, quiet, *then())
+            failed |= _try_after(target, out, cfg, outputs, quiet, *then)
     raise_for_failed(failed)
     raise typer.Exit(code_)
 
