@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from advisor._version import __version__
-from advisor.errors import AdvisorError, UsageError
+from advisor.errors import AdvisorError, StepNotFound, UsageError
 from advisor.ranks import rank_out_dir
 from advisor.render._safe import printable
 
@@ -147,7 +147,6 @@ def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, out
     """Profile under the output lock, print the summary, then try (``then``: ``_try_after``'s options).
     Exits with the script's code, or 4 (``RenderError``) when an output could not be written."""
     from advisor.api import OutputLock, prepare_output, retire_outputs
-    from advisor.errors import StepNotFound
     from advisor.pipeline import profile_and_finish, raise_for_failed
 
     progress = None
@@ -163,7 +162,8 @@ def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, out
         except StepNotFound:
             err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
             raise
-        _show(rep, quiet, {"profile saved": str(out / "profile.json")})
+        saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
+        _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
         failed, code_ = dict(rep.failed), rep.profile.outcome.exit_code
         if then is not None and code_ != 0:
             err.print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
