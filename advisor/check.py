@@ -117,6 +117,17 @@ def check(profile: Profile, budget: Budget, baseline: Profile | None = None, for
     return CheckResult(tuple(breaches), tuple(passed), tuple(notes))
 
 
+def check_paths(profile_path: str | os.PathLike[str], budget_path: str | os.PathLike[str],
+                baseline_path: str | os.PathLike[str] | None = None, force: bool = False) -> CheckResult:
+    """``advisor check``: load the budget, the profile and the baseline (files or output folders), check."""
+    from advisor.compare import load_side
+
+    rules = load_budget(budget_path)
+    prof, _ = load_side(profile_path)
+    base = load_side(baseline_path)[0] if baseline_path is not None else None
+    return check(prof, rules, base, force=force)
+
+
 def _function_rule(a: Analysis, name: str, limit: float, breaches: list[str], passed: list[str],
                    notes: list[str]) -> None:
     hits = [h for h in a.hotspots if _matches(name, h.key)]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
 from advisor._version import __version__
-from advisor.errors import AdvisorError, UsageError
+from advisor.errors import AdvisorError, StepNotFound, UsageError
 from advisor.ranks import rank_out_dir
 from advisor.render._safe import printable
 
@@ -25,14 +25,13 @@ EXIT_INTERNAL = 70
 _VALUE_OPTIONS = {"--step-timing", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o",
                   "--config", "-c", "--user-code", "--export", "-m", "--format", "--only", "--steps", "--rounds", "--budget",
                   "--python"}
-_script_args: list[str] = []
-_debug = False
 
 app = typer.Typer(
     name="advisor", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Profile a training step and tell which code is worth porting to a compiled language.",
-    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n  advisor profile -m mypkg.train --config run.yaml"
+    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n"
+           "  advisor profile --max-steps 50 -- train.py --config run.yaml   (after -- or SCRIPT: the script's)"
            "\n\n  advisor report advisor-out/profile.json --config team.toml",
 )
 
@@ -49,19 +48,28 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of advisor's own errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of advisor's own errors (before the command)."),
 ) -> None:
-    global _debug
-    _debug = _debug or debug
+    pass  # --debug is read by run() before parsing (it decides how errors are shown); declared for --help
+
+
+def _target(ctx: typer.Context, script: Optional[str], module: Optional[str], verb: str) -> Any:
+    """The Target to run; its arguments are the script's own, split off by ``run`` (``ctx.obj``)."""
+    from advisor.capture.runner import Target
+
+    if (script is None) == (module is None):
+        raise UsageError(f"give a script to {verb} (advisor {verb} train.py ...) or -m MODULE")
+    return Target("module" if module else "script", module or script or "", tuple(ctx.obj["script_args"]))
 
 
 @app.command(
     epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
            "  advisor profile train.py --epochs 1 --lr 0.1\n\n"
            "  advisor profile --step train_step --max-steps 50 train.py\n\n"
-           "  advisor profile --mode cprofile -m mypkg.train --config run.yaml",
+           "  advisor profile --max-steps 50 -- train.py --config run.yaml   (-- ends advisor's options)",
 )
 def profile(
+    ctx: typer.Context,
     script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
     module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
     mode: str = typer.Option("sample", "--mode", help="sample (default), cprofile or pyinstrument."),
@@ -80,38 +88,30 @@ def profile(
     try_: bool = typer.Option(False, "--try", help="Then try what the advice suggests, each in a fresh run (advisor try)."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
-    from advisor.api import ProfileOptions, profile_script
-    from advisor.capture.runner import Target, check_target
+    from advisor.api import ProfileOptions
+    from advisor.capture.runner import check_target
+    from advisor.pipeline import check_exports, load_cost_config, output_names, try_options
 
-    if (script is None) == (module is None):
-        raise UsageError("give a script to profile (advisor profile train.py ...) or -m MODULE")
+    target = _target(ctx, script, module, "profile")
     out = rank_out_dir(out.absolute(), os.environ)  # absolute: the script may chdir; rank-N/ under torchrun
-    target = Target("module" if module else "script", module or script or "", tuple(_script_args))
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
                              user_code=tuple(user_code), timing=step_timing)
     options.check()
-    from advisor.pipeline import check_exports, load_cost_config, output_names
-
     check_exports(export, mode)
     cfg = load_cost_config(config)  # ConfigError (exit 2) names the key path, before any script runs
     outputs = output_names(formats)
     code = check_target(target)
     if checkpoint is not None and not (checkpoint > 0):
         raise UsageError(f"--checkpoint must be a number of seconds above 0, got {checkpoint}")
-    from advisor.api import OutputLock, prepare_output, retire_outputs
-
-    with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
-        retire_outputs(out)
-        code_ = _profile_and_report(target, options, out, code, export, cfg, outputs, quiet, checkpoint or 60.0)
-        if try_:
-            _try_after(target, out, cfg, outputs, quiet, code_, _try_options(max_steps or 20, max(warmup, 1)))
-    raise typer.Exit(code_)
+    then = (try_options(max_steps or 20, max(warmup, 1)),) if try_ else None  # checked before the run
+    _profile_then(target, options, out, code, cfg, outputs, quiet, export, checkpoint or 60.0, then)
 
 
 @app.command("try", epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
                             "  advisor try train.py --epochs 1\n\n  advisor try --only gc,threads train.py\n\n"
                             "  advisor try --budget 10m --steps 30 train.py")
 def try_command(
+    ctx: typer.Context,
     script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
     module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
     only: Optional[str] = typer.Option(None, "--only", help="Experiments to consider: gc, threads, jit, interpreter (comma-separated; default all that apply)."),
@@ -126,96 +126,79 @@ def try_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
 ) -> None:
     """Profile, then run the cheap fixes that apply (GC, threads, numba, a JIT interpreter) and measure them."""
-    from advisor.api import OutputLock, ProfileOptions, prepare_output, retire_outputs
-    from advisor.capture.runner import Target, check_target
+    from advisor.api import ProfileOptions
+    from advisor.capture.runner import check_target
     from advisor.experiments.plan import parse_only
-    from advisor.pipeline import load_cost_config, output_names
+    from advisor.pipeline import load_cost_config, output_names, try_options
 
-    if (script is None) == (module is None):
-        raise UsageError("give a script to try (advisor try train.py ...) or -m MODULE")
+    target = _target(ctx, script, module, "try")
     families = parse_only(only)
-    opts = _try_options(steps, warmup, rounds, budget)
+    opts = try_options(steps, warmup, rounds, budget)
     out = out.absolute()
-    target = Target("module" if module else "script", module or script or "", tuple(_script_args))
     options = ProfileOptions(step=step, warmup=warmup, max_steps=steps)
     options.check()
     cfg, outputs, code = load_cost_config(config), output_names([]), check_target(target)
-    with OutputLock(prepare_output(out)):
-        retire_outputs(out)
-        code_ = _profile_and_report(target, options, out, code, [], cfg, outputs, quiet)
-        _try_after(target, out, cfg, outputs, quiet, code_, opts, families, python)
-    raise typer.Exit(code_)
+    _profile_then(target, options, out, code, cfg, outputs, quiet, then=(opts, families, python))
 
 
-def _try_options(steps: int, warmup: int, rounds: int = 5, budget: str = "5m") -> Any:
-    from advisor.experiments.driver import TryOptions, parse_budget
-
-    if steps < 1 or warmup < 0 or rounds < 1:
-        raise UsageError("--steps and --rounds must be 1 or more, --warmup 0 or more")
-    return TryOptions(steps=steps, warmup=warmup, rounds=rounds, budget_s=parse_budget(budget))
-
-
-def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet: bool, script_code: int,
-               opts: Any, families: Any = None, python: Optional[str] = None) -> None:
-    """Run ``advisor try``'s experiments on the profile just saved in ``out`` and print what they measured."""
-    from advisor.experiments.plan import FAMILIES
-    from advisor.experiments.session import try_after_profile
-    from advisor.render.tryouts import render_tryouts
-
-    if script_code != 0:
-        err.print(f"advisor try: the script exited with code {script_code}; nothing was tried", markup=False)
-        return
-    tty = sys.stderr.isatty()
-
-    def progress(line: str) -> None:
-        if not quiet:
-            sys.stderr.write(f"\r\x1b[K{line}" if tty else line + "\n")
-            sys.stderr.flush()
-
-    report, tryouts = try_after_profile(target, out, cfg, outputs, opts, families or FAMILIES, python,
-                                        say=lambda line: err.print(line, markup=False), progress=progress)
-    if tty and not quiet:
-        sys.stderr.write("\r\x1b[K")
-    for name, why in report.failed.items():
-        err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
-    if not quiet:
-        for line in render_tryouts(tryouts, report.advice):
-            err.print(printable(line), markup=False)
-        err.print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
-
-
-def _profile_and_report(target: Any, options: Any, out: Path, code: Any, export: list[str], cfg: Any,
-                        outputs: tuple[str, ...], quiet: bool, checkpoint_s: float = 60.0) -> int:
-    from advisor.api import profile_script
-    from advisor.errors import StepNotFound
+def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, outputs: tuple[str, ...], quiet: bool,
+                  export: list[str] | None = None, checkpoint_s: float = 60.0,
+                  then: Optional[tuple[Any, ...]] = None) -> NoReturn:
+    """Profile under the output lock, print the summary, then try (``then``: ``_try_after``'s options).
+    Exits with the script's code, or 4 (``RenderError``) when an output could not be written."""
+    from advisor.api import OutputLock, prepare_output, retire_outputs
+    from advisor.pipeline import profile_and_finish, raise_for_failed
 
     progress = None
     if not quiet and sys.stderr.isatty():
         from advisor.render.progress import ProgressLine
 
         progress = ProgressLine(err)
-    try:
-        prof = profile_script(target, options, out_dir=out, code=code, progress=progress, lock=False,
-                              checkpoint_s=checkpoint_s, exit_after_save=True)
-    except StepNotFound:
-        err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
-        raise
-    _summarize(prof, out, export, cfg, outputs, quiet, {"profile saved": str(out / "profile.json")})
-    return prof.outcome.exit_code
+    with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
+        retire_outputs(out)
+        try:
+            rep = profile_and_finish(target, options, out, config=cfg, outputs=outputs, export=export or (),
+                                     code=code, progress=progress, checkpoint_s=checkpoint_s, exit_after_save=True)
+        except StepNotFound:
+            err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
+            raise
+        saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
+        _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
+        failed, code_ = dict(rep.failed), rep.profile.outcome.exit_code
+        if then is not None and code_ != 0:
+            err.print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
+        elif then is not None:
+            failed |= _try_after(target, out, cfg, outputs, quiet, *then)
+    raise_for_failed(failed)
+    raise typer.Exit(code_)
 
 
-def _summarize(prof: Any, out: Path, export: list[str], cfg: Any, outputs: tuple[str, ...], quiet: bool,
-               saved: dict[str, str]) -> None:
-    """Run the shared pipeline (analyse, advise, write), report failed outputs, print the summary."""
-    from advisor.pipeline import finish
+def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet: bool, opts: Any,
+               families: Any = None, python: Optional[str] = None) -> dict[str, str]:
+    """``advisor try``'s experiments on the profile just saved; prints what they measured, returns the
+    outputs that could not be rewritten (name → reason)."""
+    from advisor.experiments.plan import FAMILIES
+    from advisor.experiments.session import try_after_profile
+    from advisor.render.progress import StatusLine
+    from advisor.render.tryouts import render_tryouts
 
-    result = finish(prof, out, cfg, outputs, export)
-    for name, why in result.failed.items():
-        err.print(f"advisor: could not write {name}: {printable(why)}", markup=False)
+    status = StatusLine(sys.stderr, quiet)
+    report, tryouts = try_after_profile(target, out, cfg, outputs, opts, families or FAMILIES, python,
+                                        say=lambda line: err.print(line, markup=False), progress=status)
+    status.clear()
+    if not quiet:
+        for line in render_tryouts(tryouts, report.advice):
+            err.print(printable(line), markup=False)
+        err.print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
+    return dict(report.failed)
+
+
+def _show(rep: Any, quiet: bool, saved: dict[str, str]) -> None:
+    """The terminal summary of a ``pipeline.Report`` on stderr (failed outputs are raised by the caller)."""
     if not quiet:
         from advisor.render.terminal import render_summary
 
-        render_summary(result.analysis, err, {**saved, **result.written}, advice=result.advice)
+        render_summary(rep.analysis, err, {**saved, **rep.written}, advice=rep.advice)
 
 
 @app.command()
@@ -230,24 +213,12 @@ def report(
     warmup: Optional[int] = typer.Option(None, "--warmup", help="Steps dropped as warm-up (default: as profiled)."),
 ) -> None:
     """Summarize a saved profile again, without re-running anything (--step: with another step)."""
-    from advisor.api import prepare_output
-    from advisor.model import Profile
-
-    from advisor.pipeline import check_exports, load_cost_config, output_names
+    from advisor.pipeline import check_exports, load_cost_config, output_names, report_saved
 
     check_exports(export, "sample")
-    cfg = load_cost_config(config)
-    outputs = output_names(formats)
-    prof = Profile.load(profile_path)
-    if step is not None or warmup is not None:
-        from advisor.analysis.stepping import apply_step
-
-        prof = apply_step(prof, step, warmup, strict=True)
-    out_dir = prepare_output(out if out is not None else profile_path.parent)
-    from advisor.api import OutputLock
-
-    with OutputLock(out_dir):
-        _summarize(prof, out_dir, export, cfg, outputs, quiet, {})
+    rep = report_saved(profile_path, out, load_cost_config(config), output_names(formats), export, step, warmup)
+    _show(rep, quiet, {})
+    rep.raise_for_failed()
 
 
 @app.command(epilog="  advisor compare before/ after/ --html compare.html\n\n"
@@ -262,15 +233,12 @@ def compare(
 ) -> None:
     """Did the change deliver? Step time, functions side by side, each prediction against the measurement."""
     from advisor.compare import compare_paths
-    from advisor.model import write_atomic
-    from advisor.render.compare import render_compare_html, render_compare_json, render_compare_text
+    from advisor.outputs import write_comparison
+    from advisor.render.compare import render_compare_text
 
     result = compare_paths(before, after, config=config, force=force)
     print(render_compare_text(result), end="")
-    if json_out is not None:
-        write_atomic(json_out, render_compare_json(result).encode("utf-8"))
-    if html_out is not None:
-        write_atomic(html_out, render_compare_html(result).encode("utf-8"))
+    write_comparison(result, json_out, html_out)
 
 
 @app.command(epilog="  torchrun --nproc-per-node 4 -m advisor profile --out runs/job train.py\n\n"
@@ -281,17 +249,14 @@ def merge(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """The ranks of one distributed run side by side: stragglers, waiting on other ranks, merged hotspots."""
-    from advisor.api import OutputLock, prepare_output
+    from advisor.api import prepare_output
     from advisor.merge import merge_paths
-    from advisor.model import write_atomic
-    from advisor.render.merge import render_merged_html, render_merged_json, render_merged_text
+    from advisor.outputs import write_merged
+    from advisor.render.merge import render_merged_text
 
     merged = merge_paths(folders)
     target = out if out is not None else (folders[0] if folders[0].is_dir() else folders[0].parent)
-    out_dir = prepare_output(target)
-    with OutputLock(out_dir):
-        paths = [write_atomic(out_dir / "merged.json", render_merged_json(merged).encode("utf-8")),
-                 write_atomic(out_dir / "merged.html", render_merged_html(merged).encode("utf-8"))]
+    paths = write_merged(merged, prepare_output(target))
     if not quiet:
         print(render_merged_text(merged), end="")
     for p in paths:
@@ -307,14 +272,9 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the breaches."),
 ) -> None:
     """Fail (exit 1, one line per breach) when a profile crosses the budget; for CI."""
-    from advisor.check import check as run_check
-    from advisor.check import load_budget
-    from advisor.compare import load_side
+    from advisor.check import check_paths
 
-    rules = load_budget(budget)
-    prof, _ = load_side(profile_path)
-    base = load_side(baseline)[0] if baseline is not None else None
-    result = run_check(prof, rules, base, force=force)
+    result = check_paths(profile_path, budget, baseline, force)
     if not quiet:
         for line in result.passed:
             print(f"ok: {line}")
@@ -383,15 +343,15 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def run(argv: list[str] | None = None, standalone: bool = True) -> int:
     """Run the CLI on ``argv``; returns the exit code (the script's own after ``profile``)."""
-    global _script_args, _debug
     argv = list(sys.argv[1:] if argv is None else argv)
     cmd = next((c for c in ("profile", "try") if c in argv), None)
-    _debug = "--debug" in argv[: argv.index(cmd)] if cmd else "--debug" in argv
+    debug = "--debug" in argv[: argv.index(cmd)] if cmd else "--debug" in argv
     head = []
     while argv and argv[0] in ("--debug",):
         head.append(argv.pop(0))
-    ours, _script_args = split_argv(argv)
-    return _guarded(lambda: app(head + ours, prog_name="advisor", standalone_mode=False))
+    ours, script_args = split_argv(argv)
+    return _guarded(lambda: app(head + ours, prog_name="advisor", standalone_mode=False,
+                                obj={"script_args": tuple(script_args)}), debug)
 
 
 def _click_exceptions() -> Any:
@@ -403,7 +363,7 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
-def _guarded(call: Callable[[], Any]) -> int:
+def _guarded(call: Callable[[], Any], debug: bool = False) -> int:
     click = _click_exceptions()
 
     try:
@@ -417,7 +377,7 @@ def _guarded(call: Callable[[], Any]) -> int:
     except typer.Abort:
         return 130
     except AdvisorError as exc:
-        if _debug:
+        if debug:
             raise
         # Messages quote names and paths from profiles and configs: shown escaped, on one line.
         err.print(f"advisor: error: {printable(exc.message)}", markup=False)
@@ -427,7 +387,7 @@ def _guarded(call: Callable[[], Any]) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug in advisor: one line, not a traceback
-        if _debug:
+        if debug:
             raise
         err.print(f"advisor: internal error: {type(exc).__name__}: {printable(exc)} (this is a bug in advisor; "
                   "rerun with --debug for the traceback)", markup=False)

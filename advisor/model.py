@@ -244,6 +244,43 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Command:
+    """What was run: ``kind`` (script, module, region, call), the script path or module name, its own
+    arguments and the working folder. Saved as the ``command`` object of profile.json."""
+
+    kind: str = ""
+    target: str = ""
+    args: tuple[str, ...] = ()
+    cwd: str = ""
+
+    def line(self) -> str:
+        """The command line as the user would type it after ``advisor profile``: ``-m pkg.train --lr 1``."""
+        import shlex
+
+        if self.kind == "module":
+            return shlex.join(["-m", self.target, *self.args])
+        if self.kind == "script":
+            return shlex.join([self.target, *self.args])
+        return f"({self.kind or 'unknown'}) {self.target}".rstrip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "args": list(self.args), "cwd": self.cwd}
+
+    @classmethod
+    def from_json(cls, d: Any) -> Command:
+        """Read the ``command`` object (files from every version: missing keys are empty, others ignored)."""
+        if isinstance(d, Command):
+            return d
+        if not isinstance(d, dict):
+            raise TypeError("command must be an object")
+        args = d.get("args", [])
+        if not isinstance(args, (list, tuple)) or not all(isinstance(a, str) for a in args):
+            raise TypeError("command.args must be a list of strings")
+        return cls(_str(d.get("kind", ""), "command.kind"), _str(d.get("target", ""), "command.target"),
+                   tuple(args), _str(d.get("cwd", ""), "command.cwd"))
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How the script ended: its exit code and why it stopped."""
 
@@ -258,7 +295,7 @@ class Profile:
 
     mode: str
     interval_s: float
-    command: dict[str, Any]
+    command: Command  # a dict (capture's form, or an old caller's) is read with Command.from_json
     environment: dict[str, Any]
     started_at: str
     wall_s: float
@@ -276,6 +313,10 @@ class Profile:
     timings: tuple[StepTiming, ...] = ()
     format: str = FORMAT
     version: int = VERSION
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.command, Command):
+            object.__setattr__(self, "command", Command.from_json(self.command))
 
     # ---- derived views -------------------------------------------------------------------------------
     def region_split(self, region: str) -> Split:
@@ -300,7 +341,7 @@ class Profile:
             "version": VERSION,  # the encoding written is always this version's
             "mode": self.mode,
             "interval_s": self.interval_s,
-            "command": self.command,
+            "command": self.command.to_json(),
             "environment": self.environment,
             "started_at": self.started_at,
             "wall_s": self.wall_s,
@@ -617,10 +658,9 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
     sources = d.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         raise TypeError("sources must map file names to text")
-    command, env = d["command"], d["environment"]
-    if not isinstance(command, dict) or not isinstance(env, dict):
-        raise TypeError("command and environment must be objects")
-    _check_command(command)
+    command, env = Command.from_json(d["command"]), d["environment"]
+    if not isinstance(env, dict):
+        raise TypeError("environment must be an object")
     clock = {str(k): _num(v, f"clock.{k}") for k, v in d.get("clock", {}).items()}
     return Profile(
         mode=mode, interval_s=_num(d["interval_s"], "interval_s", high=3600.0), command=command, environment=env,
@@ -632,16 +672,6 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
         timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks), version),
         timings=_parse_timings(d.get("timings", []), n),
     )
-
-
-def _check_command(command: dict[str, Any]) -> None:
-    """The fields of ``command`` that outputs read: strings, and ``args`` a list of strings."""
-    for key in ("kind", "target", "cwd"):
-        if key in command:
-            _str(command[key], f"command.{key}")
-    args = command.get("args", [])
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise TypeError("command.args must be a list of strings")
 
 
 def temp_beside(path: Path) -> tuple[int, Path]:

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from advisor.analysis import Analysis, analyze
-from advisor.errors import UsageError
+from advisor.errors import RenderError, UsageError
 from advisor.model import Profile, write_atomic
+from advisor.outputs import DEFAULT_FORMATS as DEFAULT_OUTPUTS
+from advisor.outputs import FORMATS
 
-# --format value → output name of advisor.outputs (the CLI checks --format against these keys).
-FORMATS = {"json": "advice", "html": "report", "xlsx": "spreadsheet", "csv": "csv"}
-DEFAULT_OUTPUTS = ("advice", "report", "spreadsheet")
 EXPORTS = ("speedscope", "pyisession")
 
 
@@ -40,12 +39,24 @@ class Report:
         a = self.analysis
         top = ", ".join(f"{h.key.qualname} {h.self_share:.0%}" for h in a.hotspots[:3])
         return (f"<advisor Report: step {a.step_name}, {a.stats.count} steps, mean {a.stats.mean_s * 1e3:.3g} ms; "
-                f"top: {top or 'none'}; {len(self.written)} files written>")
+                f"top: {top or 'none'}; {len(self.written)} files written"
+                + (f"; FAILED: {', '.join(self.failed)}" if self.failed else "") + ">")
 
     def _repr_html_(self) -> str:
         from advisor.render.summary_html import render_summary_html
 
-        return render_summary_html(self.advice, self.written)
+        return render_summary_html(self.advice, self.written, failed=self.failed)
+
+    def raise_for_failed(self) -> None:
+        """Raise ``RenderError`` (exit 4) naming every output that could not be written, if any."""
+        raise_for_failed(self.failed)
+
+
+def raise_for_failed(failed: dict[str, str]) -> None:
+    """``RenderError`` for the outputs in ``failed`` (output name → reason); nothing when it is empty."""
+    if failed:
+        raise RenderError("could not write " + "; ".join(f"{name}: {why}" for name, why in failed.items()),
+                          hint="the profile and the other outputs were written")
 
 
 def output_names(formats: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -96,7 +107,8 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
             a measured step speedup instead of its prior (``costmodel.measured``).
 
     Returns:
-        A ``Report``. One failing renderer is recorded in ``failed``; the others are still written.
+        A ``Report``. One failing renderer is recorded in ``failed``; the others are still written;
+        ``Report.raise_for_failed()`` turns that into ``RenderError``.
     """
     from advisor.costmodel import advise
 
@@ -108,6 +120,49 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
         out = Path(out_dir)
         written, failed = _write(profile, advice, out, outputs, tuple(export))
     return Report(profile, analysis, advice, written, failed)
+
+
+def profile_and_finish(target: Any, options: Any, out_dir: Path, *, config: Any = None,
+                       outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = (),
+                       code: Any = None, progress: Any = None, checkpoint_s: float | None = 60.0,
+                       exit_after_save: bool = False) -> Report:
+    """What ``advisor profile`` does: run ``target`` under the profiler, save profile.json, then ``finish``.
+
+    The caller holds ``OutputLock`` on ``out_dir`` (the CLI keeps it through ``advisor try`` too).
+    ``StepNotFound`` is raised after the profile is saved. Failed outputs are in ``Report.failed``.
+    """
+    from advisor.api import profile_script
+
+    prof = profile_script(target, options, out_dir=out_dir, code=code, progress=progress, lock=False,
+                          checkpoint_s=checkpoint_s, exit_after_save=exit_after_save)
+    return finish(prof, out_dir, config, outputs, export)
+
+
+def report_saved(profile_path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+                 config: Any = None, outputs: tuple[str, ...] = DEFAULT_OUTPUTS,
+                 export: tuple[str, ...] | list[str] = (), step: str | None = None,
+                 warmup: int | None = None) -> Report:
+    """What ``advisor report`` does: load a saved profile, optionally choose another step (``--step``,
+    ``--warmup``), and ``finish`` it into ``out_dir`` (default: the profile's folder) under OutputLock."""
+    from advisor.api import OutputLock, prepare_output
+
+    prof = Profile.load(profile_path)
+    if step is not None or warmup is not None:
+        from advisor.analysis.stepping import apply_step
+
+        prof = apply_step(prof, step, warmup, strict=True)
+    out = prepare_output(out_dir if out_dir is not None else Path(profile_path).parent)
+    with OutputLock(out):
+        return finish(prof, out, config, outputs, export)
+
+
+def try_options(steps: int, warmup: int, rounds: int = 5, budget: str = "5m") -> Any:
+    """``experiments.driver.TryOptions`` from the command's values; ``UsageError`` for impossible ones."""
+    from advisor.experiments.driver import TryOptions, parse_budget
+
+    if steps < 1 or warmup < 0 or rounds < 1:
+        raise UsageError("--steps and --rounds must be 1 or more, --warmup 0 or more")
+    return TryOptions(steps=steps, warmup=warmup, rounds=rounds, budget_s=parse_budget(budget))
 
 
 def _write(profile: Profile, advice: Any, out: Path, outputs: tuple[str, ...],

@@ -118,11 +118,19 @@ def test_out_that_is_a_file_fails_before_the_script_runs(steppy, tmp_path):
     assert not marker.exists()
 
 
-def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
+def _started(steppy, tmp_path):
+    """advisor profiling STEPPY, returned once the script itself runs (its first line is read), not
+    after a guessed sleep: on a loaded machine start-up alone can take seconds."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.5)
+    assert proc.stdout.readline().startswith("argv")
+    time.sleep(1.0)  # some steps (each ~1 ms of work; > 3 are needed even at a tenth of the speed)
+    return proc
+
+
+def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
+    proc = _started(steppy, tmp_path)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -132,10 +140,7 @@ def test_ctrl_c_saves_what_was_profiled(steppy, tmp_path):
 
 
 def test_sigterm_saves_and_exits_143(steppy, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.5)
+    proc = _started(steppy, tmp_path)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -256,3 +261,64 @@ def test_short_help_and_a_script_own_h(tmp_path):
     script.write_text("import sys\nprint(sys.argv[1:])\n")
     r = run_advisor(["profile", "-q", "--out", str(tmp_path / "o"), str(script), "-h"])
     assert r.returncode == 0 and r.stdout.strip() == "['-h']"  # after the script, -h is the script's
+
+
+def test_double_dash_ends_advisor_options_and_the_script_keeps_its_own(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nprint(sys.argv[1:])\n")
+    out = str(tmp_path / "o")
+    # --config after the script is the script's, not advisor's cost-model --config
+    r = run_advisor(["profile", "-q", "--out", out, "--", str(script), "--config", "run.yaml", "-h"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['--config', 'run.yaml', '-h']"
+    r = run_advisor(["profile", "-q", "--out", out, str(script), "--", "--config", "x"])
+    assert r.returncode == 0 and r.stdout.strip() == "['--', '--config', 'x']"  # as `python s.py -- ...` gives
+
+
+def test_stdout_redirected_to_a_file_holds_the_script_output_while_stderr_is_a_terminal(tmp_path):
+    """`advisor profile x.py > out.txt` in a terminal: the live status line (stderr is a tty) must not take
+    the script's stdout."""
+    import pty
+    import threading
+
+    script = tmp_path / "s.py"
+    script.write_text("import time\nfor i in range(3):\n    print('line', i)\n    time.sleep(0.4)\n")
+    master, slave = pty.openpty()
+    seen = bytearray()
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(tmp_path / "out.txt", "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "advisor", "profile", "--format", "json",
+                               "--out", str(tmp_path / "o"), str(script)], stdout=out, stderr=slave,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert proc.returncode == 0, bytes(seen).decode(errors="replace")[-2000:]
+    assert (tmp_path / "out.txt").read_text() == "line 0\nline 1\nline 2\n"
+    assert b"line 0" not in seen and b"profile saved" in seen
+
+
+def test_every_option_that_takes_a_value_is_known_to_the_argv_splitter():
+    """split_argv skips an option's value only if it knows the option takes one: a new option missing
+    from _VALUE_OPTIONS would make its value look like the script."""
+    import typer.main
+
+    from advisor.cli import _VALUE_OPTIONS, app
+
+    group = typer.main.get_command(app)
+    for name in ("profile", "try"):
+        cmd = group.commands[name]
+        takes_value = {o for p in cmd.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+        assert takes_value and takes_value <= _VALUE_OPTIONS, takes_value - _VALUE_OPTIONS

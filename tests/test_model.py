@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from advisor.errors import ProfileFormatError
-from advisor.model import Candidate, Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo
+from advisor.model import Candidate, Command, Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo
 
 
 def small_profile() -> Profile:
@@ -28,6 +28,21 @@ def test_round_trip(tmp_path):
     assert q == p
     assert q.region_split("step") == Split(0.3, 0.1, 0.2, 0.0)
     assert not list(tmp_path.glob(".*.tmp")), "no temp file left behind"
+
+
+def test_command_is_typed_and_old_files_still_load(tmp_path):
+    p = small_profile()
+    assert p.command == Command("script", "train.py", (), "")
+    doc = p.to_json()
+    assert doc["command"] == {"kind": "script", "target": "train.py", "args": [], "cwd": ""}
+    # an older file: no cwd, an extra key advisor no longer writes
+    doc["command"] = {"kind": "module", "target": "pkg.train", "args": ["--config", "run yaml"], "argv": ["x"]}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    q = Profile.load(path)
+    assert q.command == Command("module", "pkg.train", ("--config", "run yaml"), "")
+    assert q.command.line() == "-m pkg.train --config 'run yaml'"
+    assert Profile.load(q.save(tmp_path / "again.json")).command == q.command
 
 
 @pytest.mark.parametrize("content, words", [

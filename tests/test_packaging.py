@@ -33,7 +33,7 @@ def test_wheel_contains_templates_and_config(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    wheel = next(Path(tmp_path).glob("advisor-*.whl"))
+    wheel = next(Path(tmp_path).glob("port_advisor-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("advisor/templates/") and n.endswith(".j2") for n in names), names
     assert "advisor/cli.py" in names and "advisor/capture/sampler.py" in names

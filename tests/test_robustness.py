@@ -102,7 +102,14 @@ def test_a_crashing_renderer_leaves_the_profile_and_the_other_outputs(tmp_path):
     env["PYTHONPATH"] += f"{os.pathsep}{ROOT}"
     r, prof = _run(tmp_path, "for _ in range(30):\n    train_step()\n", env=env)
     assert "could not write report: RuntimeError: template exploded" in r.stderr
+    assert r.returncode == 4, r.stderr  # RenderError: a failed output is not a success
+    assert r.stderr.count("could not write") == 1 and "Traceback" not in r.stderr
     assert prof is not None
     out = tmp_path / "o"
     assert not (out / "report.html").exists()
     assert (out / "roi.xlsx").exists() and json.loads((out / "advice.json").read_text())["format"] == "advisor-advice"
+    # `advisor report` on the saved profile: the same failure, the same exit code; without the fake, 0
+    r = run_advisor(["report", "-q", str(out / "profile.json")], env=env)
+    assert r.returncode == 4 and "advisor: error: could not write report: RuntimeError" in r.stderr, r.stderr
+    r = run_advisor(["report", "-q", str(out / "profile.json")])
+    assert r.returncode == 0 and (out / "report.html").exists(), r.stderr

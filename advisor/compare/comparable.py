@@ -59,9 +59,9 @@ def _normalised(before: Profile, after: Profile) -> list[str]:
     if before.step is not None and after.step is not None and before.step.warmup != after.step.warmup:
         notes.append(f"warm-up differs (before {before.step.warmup}, after {after.step.warmup} steps dropped): "
                      "times are per measured step, so warm-up is excluded on both sides")
-    if list(before.command.get("args", [])) != list(after.command.get("args", [])):
-        notes.append(f"script arguments differ (before {' '.join(map(str, before.command.get('args', [])))!r}, "
-                     f"after {' '.join(map(str, after.command.get('args', [])))!r}): times are per step")
+    if before.command.args != after.command.args:
+        notes.append(f"script arguments differ (before {' '.join(before.command.args)!r}, "
+                     f"after {' '.join(after.command.args)!r}): times are per step")
     lb, la = before.environment.get("libraries", {}), after.environment.get("libraries", {})
     if isinstance(lb, dict) and isinstance(la, dict):
         # A library only one side imported is not a version change (the script imports it or not).

@@ -247,6 +247,21 @@ def port_plan(kernels: list[KernelAdvice], cfg: CostConfig) -> tuple[PlanStep, .
     return tuple(steps)
 
 
+def recommended_steps(plan: tuple[PlanStep, ...]) -> tuple[PlanStep, ...]:
+    """The plan steps advisor recommends: the leading steps that pay back within the horizon.
+
+    The one place this is decided; every renderer (terminal, HTML, notebook, spreadsheet) reads it. The
+    last step returned carries the recommended plan's cumulative speedup, cost, savings and payback; an
+    empty tuple means no port or JIT pays back.
+    """
+    out: list[PlanStep] = []
+    for step in plan:
+        if not step.pays_back:
+            break
+        out.append(step)
+    return tuple(out)
+
+
 def _ratio(e: TargetEstimate) -> float:
     sav, cost = e.savings_per_month_usd.typical, e.cost_usd.typical
     return float("inf") if cost <= 0 and sav > 0 else (sav / cost if cost > 0 else sav)
@@ -298,4 +313,5 @@ def advice_for_profile(profile: Profile, config: CostConfig | None = None) -> Ad
     return advise(analyze(profile), config)
 
 
-__all__ = ["advise", "advice_for_profile", "calls_ceiling", "calls_per_step", "estimate_target", "port_plan", "step_mean_s"]
+__all__ = ["advise", "advice_for_profile", "calls_ceiling", "calls_per_step", "estimate_target", "port_plan",
+           "recommended_steps", "step_mean_s"]

@@ -44,6 +44,6 @@ def try_after_profile(target: Any, out: Path, config: Any, outputs: tuple[str, .
             f"{options.budget_s:.0f} s); its side effects happen each time: ADVISOR_TRY=1 is set so it can skip them")
     tryouts = Driver(target, plan, options, progress).run()
     meta = {"step": plan.step_spec, "steps": options.steps, "warmup": options.warmup, "rounds": options.rounds,
-            "budget_s": options.budget_s, "command": dict(prof.command)}
+            "budget_s": options.budget_s, "command": prof.command.to_json()}
     save_tryouts(out / TRYOUTS_NAME, tryouts, meta)
     return finish(prof, out, config, outputs, tryouts=tryouts), tryouts

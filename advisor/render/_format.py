@@ -1,4 +1,8 @@
-"""Number and path formatting shared by the HTML report (and its template filters)."""
+"""Number, path and plan formatting: the one place a speedup, a dollar figure or the plan is worded.
+
+The terminal summary, the HTML report (its template filters), the notebook summary and the compare
+report all format through here, so the same figure reads the same everywhere.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +75,31 @@ def fmt_range(r: Range, fmt: Any = fmt_x) -> str:
     return f"{fmt(r.low)} – {fmt(r.high)}"
 
 
+def fmt_span(r: Range, fmt: Any = fmt_x) -> str:
+    """A range inside a sentence, as the cost model's own sentences write it: ``3.16×–4.02×``."""
+    return f"{fmt(r.low)}–{fmt(r.high)}"
+
+
 def short_path(path: str, keep: int = 2) -> str:
     parts = path.replace("\\", "/").split("/")
     return "/".join(parts[-keep:]) if len(parts) > keep else path
 
+
+
+def fmt_plan(advice: Any) -> str:
+    """The recommended port plan in one line: what to port, the step speedup with its range, dollars.
+
+    Which steps are recommended is the cost model's decision (``costmodel.recommended_steps``); this
+    only words it. An empty recommendation says nothing pays back within the horizon.
+    """
+    from advisor.costmodel import recommended_steps
+
+    paying = recommended_steps(advice.plan)
+    where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
+    if not paying:
+        return f"no port or JIT pays back within the {advice.config.team.horizon_months:g}-month horizon ({where})"
+    last = paying[-1]
+    names = ", ".join(f"{s.kernel} → {s.target}" for s in paying[:3]) + (" …" if len(paying) > 3 else "")
+    return (f"{names}: step {fmt_x(last.end_to_end.typical)} ({fmt_span(last.end_to_end)}), saves "
+            f"{fmt_usd(last.savings_per_month_usd)}/month for {fmt_usd(last.cost_usd)}, payback "
+            f"{fmt_months(last.payback_months)} ({where})")

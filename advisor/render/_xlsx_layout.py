@@ -194,5 +194,6 @@ SUMMARY_COLUMNS: list[tuple[str, float, str]] = [
     ("Kernel", 30, "kernel"), ("Verdict", 20, "verdict"), ("Target", 22, "target"), ("Share of step", 10, "p"),
     ("End-to-end speedup (low)", 11, "e2e_low"), ("End-to-end speedup (typical)", 11, "e2e_typical"),
     ("$ saved / month (typical)", 13, "sav"), ("Migration cost (typical)", 13, "cost"),
-    ("Payback (typical)", 11, "payback"), ("Why", 80, "reason"),
+    ("Payback (typical)", 11, "payback"),
+    ("Why (advisor's text as generated: its figures do not recalculate)", 80, "reason"),
 ]

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from advisor.analysis import Hotspot
+from advisor.costmodel.advise import recommended_steps
 from advisor.costmodel.measured import is_measured, versus_words
 from advisor.costmodel.types import Advice, KernelAdvice, PlanStep
 from advisor.model import BUCKETS, Profile, Split
@@ -45,13 +46,9 @@ def split_view(split: Split) -> list[dict[str, Any]]:
 
 # ---- first screen ------------------------------------------------------------------------------------
 def recommended_plan(plan: tuple[PlanStep, ...]) -> PlanStep | None:
-    """The last plan step that still pays back: the plan the report recommends (None: port nothing)."""
-    chosen = None
-    for step in plan:
-        if not step.pays_back:
-            break
-        chosen = step
-    return chosen
+    """The last plan step the cost model recommends (``costmodel.recommended_steps``); None: port nothing."""
+    steps = recommended_steps(plan)
+    return steps[-1] if steps else None
 
 
 def _first_screen(advice: Advice) -> dict[str, Any]:
@@ -233,7 +230,8 @@ def plan_chart(plan: tuple[PlanStep, ...], box: _Box = _Box()) -> dict[str, Any]
              "cost": fmt_usd(p.cost_usd), "range": fmt_range(p.end_to_end), "target": p.target,
              "savings": fmt_usd(p.savings_per_month_usd), "payback": fmt_months(p.payback_months)}
             for i, p in enumerate(plan)]
-    first_loss = next((i for i, p in enumerate(plan) if not p.pays_back), None)
+    n_pay = len(recommended_steps(plan))
+    first_loss = n_pay if n_pay < n else None
     return {"box": box, "line": _points(pts), "band": _points(band), "bars": bars,
             "yticks": [(ys(v), fmt_x(v)) for v in _ticks(1.0, top_x)],
             "cticks": [(yc(v), fmt_usd(v)) for v in _ticks(0.0, top_cost)],
@@ -284,8 +282,7 @@ def _value(value: Any) -> str:
 def _ledger(advice: Advice) -> dict[str, Any]:
     a = advice.analysis
     p = a.profile
-    cmd = p.command
-    run = [("command", " ".join([str(cmd.get("target", ""))] + [str(x) for x in cmd.get("args", [])])),
+    run = [("command", p.command.line()),
            ("mode", p.mode + ("" if p.mode == "cprofile" else f", every {fmt_duration(p.interval_s)}")),
            ("started", p.started_at), ("run wall time", fmt_duration(p.wall_s)),
            ("samples", f"{p.samples:,} in the run, {a.step_samples:,} in the measured step"),
@@ -336,7 +333,7 @@ def render_html(advice: Advice) -> str:
     """
     a = advice.analysis
     env = _environment()
-    title = f"advisor · {a.profile.command.get('target', '') or a.step_name}"
+    title = f"advisor · {a.profile.command.target or a.step_name}"
     return env.get_template("report.html.j2").render(
         title=title, advice=advice, a=a, first=_first_screen(advice), rows=_rows(advice),
         more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice),
@@ -344,5 +341,5 @@ def render_html(advice: Advice) -> str:
         plan=advice.plan, ledger=_ledger(advice), measured=measured_rows(advice),
         flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
         buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
-        target=os.path.basename(str(a.profile.command.get("target", ""))),
+        target=os.path.basename(a.profile.command.target),
         css=env.globals["asset"]("report.css"), js=env.globals["asset"]("report.js"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import time
-from typing import Callable
+from typing import Callable, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -47,6 +47,24 @@ class ProgressLine:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+class StatusLine:
+    """A status line for runs that print no output of their own (``advisor try``): rewritten in place on
+    a terminal, one line each elsewhere (logs, CI), nothing when ``quiet``. Call it with the text."""
+
+    def __init__(self, stream: TextIO, quiet: bool = False) -> None:
+        self.stream, self.quiet, self.tty = stream, quiet, _isatty(stream)
+
+    def __call__(self, line: str) -> None:
+        if not self.quiet:
+            self.stream.write(f"\r\x1b[K{line}" if self.tty else line + "\n")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def _isatty(stream: object) -> bool:

@@ -23,10 +23,10 @@ def render_speedscope(profile: Profile) -> str:
             continue
         total = sum(r.split.total for r in recs)
         profiles.append({
-            "type": "sampled", "name": f"{profile.command.get('target', '')} — {region}", "unit": "seconds",
+            "type": "sampled", "name": f"{profile.command.target} — {region}", "unit": "seconds",
             "startValue": 0, "endValue": total,
             "samples": [list(r.frames) for r in recs], "weights": [r.split.total for r in recs],
         })
     doc = {"$schema": SCHEMA, "shared": {"frames": frames}, "profiles": profiles,
-           "name": f"advisor: {profile.command.get('target', '')}", "exporter": "advisor", "activeProfileIndex": 0}
+           "name": f"advisor: {profile.command.target}", "exporter": "advisor", "activeProfileIndex": 0}
     return json.dumps(doc)

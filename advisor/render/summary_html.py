@@ -26,25 +26,23 @@ def _rows(analysis: Any, advice: Any) -> list[dict[str, Any]]:
 
 
 def _plan(advice: Any) -> str:
-    from advisor.render._format import fmt_range, fmt_usd, fmt_x
+    from advisor.render._format import fmt_plan
 
-    if advice is None or not advice.plan:
-        return ""
-    p = advice.plan[-1]
-    return (f"{', '.join(s.kernel + ' → ' + s.target for s in advice.plan)}: step {fmt_x(p.end_to_end.typical)} "
-            f"({fmt_range(p.end_to_end)}), saves {fmt_usd(p.savings_per_month_usd)}/month for "
-            f"{fmt_usd(p.cost_usd)}")
+    return fmt_plan(advice) if advice is not None and advice.plan else ""
 
 
-def render_summary_html(advice: Any, written: dict[str, str] | None = None, analysis: Any = None) -> str:
-    """HTML fragment for ``advice`` (or for ``analysis`` alone when ``advice`` is None)."""
+def render_summary_html(advice: Any, written: dict[str, str] | None = None, analysis: Any = None,
+                        failed: dict[str, str] | None = None) -> str:
+    """HTML fragment for ``advice`` (or for ``analysis`` alone when ``advice`` is None); ``failed`` lists
+    outputs that could not be written (name → reason)."""
     from advisor.render.html import _environment
 
     a = analysis if advice is None else advice.analysis
     shares = a.step_split.shares()
     return _environment().get_template("summary.html.j2").render(
         a=a, split=[(b, shares[b]) for b in BUCKETS], rows=_rows(a, advice), plan=_plan(advice),
-        caveats=list(a.caveats), written=sorted((written or {}).items()))
+        caveats=list(a.caveats), written=sorted((written or {}).items()),
+        failed=sorted((failed or {}).items()))
 
 
 def render_analysis_html(analysis: Any) -> str:

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from advisor.analysis import Analysis
 from advisor.model import BUCKETS, Split
-from advisor.render._format import short_path
+from advisor.render._format import fmt_duration, fmt_plan, short_path
 from advisor.render._safe import printable
 
 COLORS = {"interpreted": "red3", "native": "dodger_blue2", "waiting": "gold3", "gc": "magenta"}
@@ -40,12 +40,6 @@ def split_words(split: Split) -> str:
     return " · ".join(f"{b} {s[b]:.0%}" for b in BUCKETS)
 
 
-def _ms(seconds: float) -> str:
-    if seconds < 0.001:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
 # how the step figures were obtained (profile.step.timing), as the terminal says it
 TIMING_WORDS = {"exact": "exact: each call timed at its entry and exit",
                 "timed": "timed at entry and exit; calls before the timer started are not counted",
@@ -57,7 +51,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     """Print the summary of ``analysis`` (and verdict columns when ``advice`` is given)."""
     p = analysis.profile
     interval = f", {p.interval_s * 1e3:g} ms" if p.mode != "cprofile" else ""
-    target = printable(p.command.get("target", ""))
+    target = printable(p.command.target)
     console.print(Text.assemble(("advisor", "bold"), f" · {target} ({printable(p.mode)} mode{interval})"))
     console.print(Text.assemble(("step: ", "bold"), printable(f"{analysis.step_name} ({analysis.step_reason})")))
     st = analysis.stats
@@ -66,7 +60,7 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         timing = p.step.timing if p.step is not None else "sampled"
         approx = "~" if timing == "sampled" else ""
         console.print(f"steps: {approx}{st.count} measured ({TIMING_WORDS.get(timing, timing)}{warm}) · mean "
-                      f"{approx}{_ms(st.mean_s)} · median {approx}{_ms(st.median_s)} · p95 {approx}{_ms(st.p95_s)}")
+                      f"{approx}{fmt_duration(st.mean_s)} · median {approx}{fmt_duration(st.median_s)} · p95 {approx}{fmt_duration(st.p95_s)}")
     outside = analysis.outside_split + analysis.warmup_split
     console.print(f"time: {analysis.step_s:.2f} s in measured steps · {outside.total:.2f} s outside them "
                   f"(start-up, imports, warm-up, evaluation) · run {p.wall_s:.2f} s")
@@ -126,25 +120,9 @@ def plan_line(advice: Any) -> str:
     from advisor.costmodel.items import lead_line
 
     items = getattr(advice, "items", ())
-    ports = _port_words(advice)
+    ports = fmt_plan(advice)
     if not items:
         return ports
     lead = lead_line(items, getattr(advice.config, "is_builtin", False))
     more = f" (+{len(items) - 1} more item{'s' if len(items) > 2 else ''})" if len(items) > 1 else ""
     return f"{lead}{more} · ports: {ports}"
-
-
-def _port_words(advice: Any) -> str:
-    paying = [s for s in advice.plan if s.pays_back]
-    where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
-    if not paying:
-        horizon = advice.config.team.horizon_months
-        return f"no port or JIT pays back within the {horizon:g}-month horizon ({where})"
-    last = paying[-1]
-    r = last.end_to_end
-    months = "never" if last.payback_months is None else f"{last.payback_months:.1f} months"
-    names = ", ".join(f"{s.kernel} → {s.target}" for s in paying[:3]) + (" …" if len(paying) > 3 else "")
-    return (f"{names}: step {r.typical:.2f}× ({r.low:.2f}–{r.high:.2f}×), saves ${last.savings_per_month_usd:,.0f}"
-            f"/month for ${last.cost_usd:,.0f}, payback {months} ({where})")
-
-

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from advisor.costmodel.advise import recommended_steps
 from advisor.costmodel.formulas import batches_native
 from advisor.costmodel.types import Advice, KernelAdvice, TargetEstimate
 from advisor.render._xlsx_layout import (  # noqa: F401  (re-exported: advisor.render.xlsx.* stay importable)
@@ -293,7 +294,7 @@ class _Book:
         for k_idx, k in enumerate(advice.kernels):
             self.text(ws, r, 0, k.hotspot.key.qualname)
             self.text(ws, r, 1, k.verdict_label)
-            self.text(ws, r, 9, k.reason)  # last column: long reasons overflow to the right, rows stay one line
+            self.text(ws, r, len(SUMMARY_COLUMNS) - 1, k.reason)  # last column: long reasons overflow to the right, rows stay one line
             best = k.best
             if best is None or (k_idx, best.target) not in krows:
                 self.text(ws, r, 2, "—")
@@ -316,28 +317,35 @@ class _Book:
             self._chart(ws, prows, pcol, r + 3)
 
     def _totals(self, ws: Any, r: int, advice: Advice, prows: list[int], pcol: dict[str, str]) -> None:
-        """The plan's total: the cumulative figures over the steps that pay back within the horizon."""
+        """The plan's total under the Summary's own headers: the cumulative figures over the recommended
+        steps (``costmodel.recommended_steps``; in the sheet, the Port plan's "Pays back" column)."""
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
         fmt = self.f("total")
+        col = {key: i for i, (_, _, key) in enumerate(SUMMARY_COLUMNS)}
         self.text(ws, r, 0, "Plan total (steps that pay back)", fmt)
-        for c in range(1, 9):
+        for c in range(1, col["reason"]):
             ws.write_blank(r, c, None, fmt)
-        paying = [s for s in advice.plan if s.pays_back]
+        paying = recommended_steps(advice.plan)
         last = paying[-1] if paying else None
         if prows:
-            span = {key: f"'Port plan'!${col}${prows[0]}:${col}${prows[-1]}" for key, col in pcol.items()}
+            span = {key: f"'Port plan'!${c}${prows[0]}:${c}${prows[-1]}" for key, c in pcol.items()}
             e2e = (f"=1/(1-SUMPRODUCT({span['pays']},{span['p']})"
                    f"+SUMPRODUCT({span['pays']},{span['new_typical']}))")
             cost = f"=SUMPRODUCT({span['pays']},{span['own_cost']})"
         else:
             e2e, cost = "=1", "=0"
-        self.formula(ws, r, 4, e2e, self.f("total", "x"), last.end_to_end.typical if last else 1.0)
-        self.formula(ws, r, 5, f"=step_fraction*monthly_bill*(1-1/E{r + 1})", self.f("total", "usd"),
-                     last.savings_per_month_usd if last else 0.0)
-        self.formula(ws, r, 6, cost, self.f("total", "usd"), last.cost_usd if last else 0.0)
-        self.formula(ws, r, 7, f"=IF(F{r + 1}>0,G{r + 1}/F{r + 1},\"never\")", self.f("total", "months"),
+        cell = {key: xl_rowcol_to_cell(r, c) for key, c in col.items()}
+        self.formula(ws, r, col["e2e_typical"], e2e, self.f("total", "x"), last.end_to_end.typical if last else 1.0)
+        self.formula(ws, r, col["sav"], f"=step_fraction*monthly_bill*(1-1/{cell['e2e_typical']})",
+                     self.f("total", "usd"), last.savings_per_month_usd if last else 0.0)
+        self.formula(ws, r, col["cost"], cost, self.f("total", "usd"), last.cost_usd if last else 0.0)
+        self.formula(ws, r, col["payback"], f"=IF({cell['sav']}>0,{cell['cost']}/{cell['sav']},\"never\")",
+                     self.f("total", "months"),
                      (last.payback_months if last and last.payback_months is not None else "never"))
         self.text(ws, r + 1, 0, "Verdicts are advisor's; changing an input re-prices them but does not re-rank "
-                  "or re-decide them (run `advisor report --config` for that).", self.f("note"))
+                  "or re-decide them (run `advisor report --config` for that). The Why column is advisor's "
+                  "text as generated: its figures do not recalculate.", self.f("note"))
 
     def _chart(self, ws: Any, prows: list[int], pcol: dict[str, str], row: int) -> None:
         first, last = prows[0], prows[-1]
@@ -379,7 +387,7 @@ class _Book:
             ("Samples in the step", a.step_samples, "int"), ("Mode", prof.mode, ""),
             ("Sampling interval", prof.interval_s, "s"), ("Run wall time", prof.wall_s, "s"),
             ("Started at", prof.started_at, ""),
-            ("Command", " ".join(str(x) for x in prof.command.get("argv", [])) or str(prof.command), ""),
+            ("Command", prof.command.line(), ""), ("Working folder", prof.command.cwd, ""),
             ("Outcome", f"{prof.outcome.stopped_by}, exit code {prof.outcome.exit_code}", ""),
             ("Cost-model config", advice.config_source, ""),
             *((f"Environment: {k}", v, "") for k, v in sorted(prof.environment.items())),

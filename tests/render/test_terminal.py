@@ -39,7 +39,7 @@ def test_summary_numbers_follow_the_analysis():
     out = _render()
     assert "step: step (auto-detected: 10 calls, 90% of run time; --step to choose)" in out
     # this profile's step timing is "sampled": its figures are labelled as estimates
-    assert "steps: ~9 measured (estimated from samples, 1 warm-up dropped) · mean ~500.0 ms" in out
+    assert "steps: ~9 measured (estimated from samples, 1 warm-up dropped) · mean ~500 ms" in out
     assert "interpreted 60% · native 20% · waiting 20% · gc 0%" in out
     assert " 80% " in out  # the hostile-named function's self share: 4 of 5 s
     assert "profile saved: advisor-out/profile.json" in out

@@ -19,7 +19,7 @@ openpyxl = pytest.importorskip("openpyxl")
 
 from advisor.analysis import Analysis, analyze  # noqa: E402
 from advisor.costmodel import Advice, advise, load_config  # noqa: E402
-from advisor.costmodel.advise import port_plan  # noqa: E402
+from advisor.costmodel.advise import port_plan, recommended_steps  # noqa: E402
 from advisor.model import Frame, FrameKey, Outcome, Profile, Split, StackRecord, StepInfo  # noqa: E402
 from advisor.render.xlsx import KERNEL_COLUMNS, PLAN_COLUMNS, render_kernels_csv, write_xlsx  # noqa: E402
 
@@ -95,7 +95,7 @@ def make_analysis() -> Analysis:
     stacks.append(StackRecord((0, 1), (2, 12), "step", Split(waiting=8.0), 8000))
     total = sum(s.split.total for s in stacks)
     env = {"python": "3.11.7", "hostname": "=cmd|' /C calc'!A0"}
-    profile = Profile("cprofile", 0.005, {"argv": ["train.py", "@evil", "=1+1"]}, env, "2024-05-01T10:00:00",
+    profile = Profile("cprofile", 0.005, {"kind": "script", "target": "train.py", "args": ["@evil", "=1+1"]}, env, "2024-05-01T10:00:00",
                       total + 1.0, Outcome(0, "exit"), tuple(frames), tuple(stacks),
                       StepInfo(1, "auto", "auto", STEPS, 0, (), "exact"), (), calls=calls, sources=sources)
     return analyze(profile)
@@ -187,10 +187,26 @@ def test_sheets_and_cached_values_equal_advice(book: Path, advice: Advice) -> No
     total_row = next(r for r in range(1, summary.max_row + 1)
                      if str(summary.cell(r, 1).value).startswith("Plan total"))
     last = [s for s in advice.plan if s.pays_back][-1]
-    assert _close(summary.cell(total_row, 5).value, last.end_to_end.typical)
-    assert _close(summary.cell(total_row, 6).value, last.savings_per_month_usd)
-    assert _close(summary.cell(total_row, 7).value, last.cost_usd)
+    assert recommended_steps(advice.plan)[-1] == last
+    assert _total_under(summary, total_row) == _total_want(last)
     assert _close(_cell(wb, "monthly_bill").value, advice.monthly_bill_usd)
+
+
+def _total_under(summary, total_row: int) -> dict[str, float]:
+    """The Plan total row's figures keyed by the Summary header above each (the total sits under it)."""
+    head_row = next(r for r in range(1, total_row) if summary.cell(r, 1).value == "Kernel")
+    out = {}
+    for c in range(2, summary.max_column + 1):
+        value = summary.cell(total_row, c).value
+        if isinstance(value, (int, float)):
+            out[summary.cell(head_row, c).value] = round(float(value), 6)
+    return out
+
+
+def _total_want(last) -> dict[str, float]:
+    return {"End-to-end speedup (typical)": round(last.end_to_end.typical, 6),
+            "$ saved / month (typical)": round(last.savings_per_month_usd, 6),
+            "Migration cost (typical)": round(last.cost_usd, 6), "Payback (typical)": round(last.payback_months, 6)}
 
 
 def test_derived_columns_are_formulas_and_measured_ones_values(book: Path) -> None:
@@ -242,6 +258,9 @@ def test_profile_text_starting_with_formula_characters_stays_text(book: Path) ->
     assert set(HOSTILE) <= seen
     assert "=cmd|' /C calc'!A0" in seen  # the environment value on Profile
     assert any(v.startswith("=k4.py:") for v in seen)  # a file name in Kernels' File:line
+    prof = wb["Profile"]
+    command = next(prof.cell(r, 2) for r in range(1, prof.max_row + 1) if prof.cell(r, 1).value == "Command")
+    assert command.value == "train.py @evil =1+1" and command.data_type == "s"  # the command line, not a dict
 
 
 def test_csv_escapes_formula_prefixes_and_keeps_numbers(advice: Advice) -> None:
@@ -292,6 +311,10 @@ def test_libreoffice_recalculation_reproduces_advisor_numbers(book: Path, advice
     """Recalculating the unchanged file gives the cached numbers back (the formulas restate the model)."""
     got = openpyxl.load_workbook(recalc([book])[book.name], data_only=True)
     assert check_against(got, advice) == []
+    summary = got["Summary"]
+    total_row = next(r for r in range(1, summary.max_row + 1)
+                     if str(summary.cell(r, 1).value).startswith("Plan total"))
+    assert _total_under(summary, total_row) == _total_want(recommended_steps(advice.plan)[-1])
 
 
 def _target_speedup(cfg, target: str, category: str, typical: float):
