@@ -13,6 +13,7 @@ from advisor.costmodel.classify import classify
 from advisor.costmodel.config import CostConfig, Target, load_config
 from advisor.costmodel.effort import cost_range, effort_range
 from advisor.costmodel.items import build_items, combined, lead_line
+from advisor.costmodel.native import batch_speedup
 from advisor.costmodel.types import (JIT_VECTORIZE, PORT, Advice, Assumption, Category, KernelAdvice,
                                      PlanStep, Range, TargetEstimate)
 from advisor.costmodel.verdict import decide, money, rank, times
@@ -141,6 +142,9 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     T = step_mean_s(analysis)
     c, exact, calls_src = calls_per_step(h, analysis)
     s, o, ns, tr = t.speedup[category.name], t.overhead_ns, t.native_speedup, _transfer(t)
+    measured = batch_speedup(analysis.profile) if t.key == "numpy-vectorize" and category.dispatch_bound else None
+    if measured is not None:
+        s = measured  # what batching a loop of NumPy calls gains on this machine (advisor.machine)
     if fm.batches_native(category.name, t.kind, category.dispatch_bound):
         ns = s  # batching small NumPy calls removes their C dispatch time as well
     # Low estimate: slowest speedup with the costliest crossing; high: the reverse.
@@ -159,7 +163,8 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
         f"profile.stacks: self split of frame {h.frame} / step time (p = {p:.3f})",
         f"T = {T:.4g} s: analysis.stats.mean_s",
         f"calls per step = {c:.4g}: {calls_src}",
-        f"{key}.speedup.{category.name}", f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
+        ("profile.environment.numpy_rates.loop_vs_batch (measured here; costmodel/native.py)" if measured is not None
+         else f"{key}.speedup.{category.name}"), f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
         *( (f"{key}.native_speedup", f"{key}.transfer_mb_per_step", f"{key}.bandwidth_gbs",
             "cluster.accelerator_price_per_node_hour") if t.kind == "accelerator" else ()),
         "cluster.monthly_bill_usd" if cfg.cluster.monthly_bill_usd is not None

@@ -22,17 +22,19 @@ from advisor.analysis.phases import Phase, find_phases
 from advisor.analysis.stepwide import gc_cause
 from advisor.costmodel import formulas as fm
 from advisor.costmodel.config import CostConfig
+from advisor.costmodel.native import batch_speedup, rates_words
 from advisor.costmodel.types import ACCELERATOR, FIX_IO, JIT_VECTORIZE, PORT, KernelAdvice, Range
 from advisor.costmodel.verdict import FRAMEWORK_LEVERS, money, times
 
 GC, PIPELINE, IO, FRAMEWORK, KERNEL = "gc", "input-pipeline", "io", "framework", "kernel"
+NATIVE, THREADS = "native-loop", "threads"
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     """One change, its share of the step, and what it is worth (low / typical / high)."""
 
-    kind: str  # gc | input-pipeline | io | framework | kernel
+    kind: str  # gc | input-pipeline | io | framework | threads | native-loop | kernel
     title: str  # the action in a few words: "Tune the cyclic GC (gc.freeze(), thresholds)"
     scope: str  # what it changes: "the whole step", "phase load_batch", "Value.backward"
     share: float  # the share of the step it acts on
@@ -161,6 +163,68 @@ def framework_item(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvi
                          tuple(k.hotspot.frame for k in fw_kernels))
 
 
+def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice], covered: set[int]) -> list[Item]:
+    """One item per Python loop of NumPy calls: batch them into calls on stacked arrays.
+
+    The loop's share is its owner's own time plus the inclusive time of the functions it calls in the
+    loop (GC and waiting excluded: other items own them); the speedup range is what batching gains on
+    this machine (``costmodel/native.py``), else the configured NumPy-vectorization range.
+    """
+    groups: dict[int, list[KernelAdvice]] = {}
+    for k in kernels:
+        owner = k.category.loop_owner
+        if owner is None or k.category.framework or k.hotspot.frame in covered or owner in covered:
+            continue
+        groups.setdefault(owner, []).append(k)
+    step_s, out = analysis.step_s, []
+    hot = {h.frame: h for h in analysis.hotspots}
+    for owner, members in groups.items():
+        own = hot.get(owner)
+        parts = [own.self_split] if own is not None else []
+        parts += [k.hotspot.inclusive_split for k in members if k.hotspot.frame != owner]
+        share = sum(p.interpreted + p.native for p in parts) / step_s if step_s > 0 else 0.0
+        if share < cfg.thresholds.min_share:
+            continue
+        measured = batch_speedup(analysis.profile)
+        vec = cfg.targets.get("numpy-vectorize")
+        sp = measured or (vec.speedup["small-numpy-calls"] if vec is not None else Range(2.0, 5.0, 20.0))
+        frac = Range(*(1 - 1 / max(x, 1.0) for x in (sp.low, sp.typical, sp.high)))
+        efforts = [e.effort_weeks for k in members for e in k.estimates if e.target == "numpy-vectorize"]
+        weeks = max(efforts, key=lambda r: r.typical, default=Range(0.1, 0.3, 1.0))
+        name = own.key.qualname if own is not None else analysis.profile.frames[owner].key.qualname
+        calls = sorted({k.hotspot.key.qualname for k in members if k.hotspot.frame != owner})
+        probe = _removal_item(NATIVE, "", "", share, frac, weeks, cfg, "", (), ())
+        src = ("this machine's measured loop-vs-batch ratio" if measured is not None
+               else "the configured NumPy-vectorization range (no machine rates)")
+        reason = (f"The loop in {name}{' (calling ' + ', '.join(calls[:3]) + ' each time)' if calls else ''} "
+                  f"is {share:.0%} of the step and makes NumPy calls one element or row at a time: its "
+                  "native time is mostly per-call dispatch and matrix-vector work, not the machine's BLAS "
+                  "rate. Stack the loop's inputs into arrays and make each NumPy call once on the batch "
+                  f"(X @ W.T instead of np.dot(W, x) per row): {sp.low:.1f}–{sp.high:.1f}× on that time "
+                  f"({src}) makes the step {_span(probe.end_to_end)} faster. Not a port (it would keep "
+                  "calling NumPy) and not \"already native\". " + rates_words(analysis.profile))
+        out.append(_removal_item(
+            NATIVE, "Batch the loop's NumPy calls (one call on stacked arrays)", f"loop in {name}", share,
+            frac, weeks, cfg, reason,
+            (f"profile.stacks: self time of frame {owner} + inclusive time of its callees in the loop / step",
+             "profile.environment.numpy_rates.loop_vs_batch" if measured is not None
+             else "targets.numpy-vectorize.speedup.small-numpy-calls", "targets.numpy-vectorize effort"),
+            (owner, *sorted(_below(analysis, {k.hotspot.frame for k in members} - {owner})),
+             *sorted(k.hotspot.frame for k in members))))
+    return out
+
+
+def _below(analysis: Analysis, frames: set[int]) -> set[int]:
+    """``frames`` and every user frame that ran under one of them: a loop item owns their time."""
+    prof, out = analysis.profile, set(frames)
+    for rec in prof.stacks:
+        for i, f in enumerate(rec.frames):
+            if f in frames:
+                out.update(g for g in rec.frames[i + 1:] if prof.frames[g].user)
+                break
+    return out
+
+
 def kernel_items(kernels: list[KernelAdvice], covered: set[int]) -> list[Item]:
     out = []
     for k in kernels:
@@ -191,6 +255,9 @@ def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]
     if fwi is not None:
         items.append(fwi)
         covered |= set(fwi.frames)
+    natives = native_items(analysis, cfg, kernels, covered)
+    items += natives
+    covered |= {f for it in natives for f in it.frames}
     items += kernel_items(kernels, covered)
     return tuple(sorted(items, key=lambda it: (-it.savings_per_month_usd.typical, -it.end_to_end.typical)))
 
