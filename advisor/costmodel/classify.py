@@ -44,6 +44,7 @@ class Features:
     io_calls: int = 0
     framework_calls: int = 0  # calls into torch / jax / tensorflow (a subset of array_calls)
     framework: str = ""  # the framework most called
+    char_ops: int = 0  # string methods / ord / chr on a loop variable: a per-character (per-token) loop
 
 
 def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -75,6 +76,20 @@ def _array_aliases(tree: ast.Module) -> dict[str, str]:
     return names
 
 
+CHAR_METHODS = STRING_METHODS | {"isalpha", "isdigit", "isspace", "isalnum", "isupper", "islower", "casefold"}
+
+
+def _loop_targets(node: ast.AST) -> list[ast.Name]:
+    """The plain names a loop binds (``for ch in text``, ``[... for ch in text]``)."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        targets = [g.target for g in node.generators]
+    else:
+        return []
+    return [t for t in targets if isinstance(t, ast.Name)]
+
+
 def _root(node: ast.expr) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -87,12 +102,16 @@ class _Visitor(ast.NodeVisitor):
         self.arrays = arrays
         self.level = 0
         self.by_framework: dict[str, int] = {}
+        self.loop_vars: list[str] = []
 
     def _loop(self, node: ast.AST) -> None:
         self.f.loops += 1
         self.level += 1
         self.f.depth = max(self.f.depth, self.level)
+        names = [t.id for t in _loop_targets(node)]
+        self.loop_vars += names
         self.generic_visit(node)
+        del self.loop_vars[len(self.loop_vars) - len(names):]
         self.level -= 1
 
     visit_For = visit_While = visit_AsyncFor = _loop
@@ -101,6 +120,12 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         root = _root(node.func)
         attr = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if self.loop_vars and (
+                (isinstance(node.func, ast.Attribute) and attr in CHAR_METHODS
+                 and isinstance(node.func.value, ast.Name) and node.func.value.id in self.loop_vars)
+                or (attr in ("ord", "chr") and node.args and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in self.loop_vars)):
+            self.f.char_ops += 1
         if root in self.arrays:
             self.f.array_calls += 1
             self.f.array_calls_in_loop += self.level > 0
@@ -296,6 +321,8 @@ def decide(f: Features, s: dict[str, float]) -> str:
         return "vectorized"  # a loop with no array-library call is not vectorized code, whatever it sampled
     if s["gc"] >= 0.25:
         return "object-heavy"
+    if f.char_ops:
+        return "strings"  # a per-character loop: one C-level string operation is the cheap target
     if not f.loops:
         return "object-heavy" if f.object_ops_in_loop else ("strings" if f.string_ops else "mixed")
     scores = {"numeric-loop": f.arith_in_loop, "object-heavy": f.object_ops_in_loop, "strings": f.string_ops}
@@ -332,6 +359,8 @@ def evidence(f: Features, s: dict[str, float]) -> str:
         parts.append(f"{f.array_calls} array-library calls")
     if f.string_ops:
         parts.append(f"{f.string_ops} string operations")
+    if f.char_ops:
+        parts.append(f"{f.char_ops} string operations on each character (a per-character loop)")
     if f.io_calls:
         parts.append(f"{f.io_calls} I/O calls")
     return ", ".join(parts)
