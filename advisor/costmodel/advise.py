@@ -61,6 +61,11 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None) -> Ad
     gc_blind = _gc_blind_note(analysis)
     if gc_blind:
         notes.append(gc_blind)
+    from advisor.analysis.stepwide import native_note
+
+    blind = native_note(analysis.profile)
+    if blind:
+        notes.append(blind[:1].upper() + blind[1:] + ".")
     rest = analysis.hotspots[MAX_KERNELS:]
     if rest:
         notes.append(f"{len(rest):,} more functions, each at most {rest[0].self_share:.2%} of the step "

@@ -44,7 +44,7 @@ class Features:
     io_calls: int = 0
     framework_calls: int = 0  # calls into torch / jax / tensorflow (a subset of array_calls)
     framework: str = ""  # the framework most called
-    char_ops: int = 0  # string methods / ord / chr on a loop variable: a per-character (per-token) loop
+    char_ops: int = 0  # ord / chr / str.is* / `in` / one-character == on a loop variable: a per-character loop
 
 
 def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -76,7 +76,7 @@ def _array_aliases(tree: ast.Module) -> dict[str, str]:
     return names
 
 
-CHAR_METHODS = STRING_METHODS | {"isalpha", "isdigit", "isspace", "isalnum", "isupper", "islower", "casefold"}
+CHAR_METHODS = {"isalpha", "isdigit", "isspace", "isalnum", "isupper", "islower", "isdecimal", "isnumeric"}
 
 
 def _loop_targets(node: ast.AST) -> list[ast.Name]:
@@ -139,6 +139,15 @@ class _Visitor(ast.NodeVisitor):
             self.f.io_calls += 1
         elif self.level and (attr[:1].isupper() or attr in ("append", "pop", "add", "get", "setdefault")):
             self.f.object_ops_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``ch in PUNCT`` or ``ch == "x"`` on a loop variable: the loop walks a text one character at a time."""
+        if self.loop_vars and isinstance(node.left, ast.Name) and node.left.id in self.loop_vars:
+            one_char = [c for c in node.comparators if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                        and len(c.value) == 1]
+            if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops) or one_char:
+                self.f.char_ops += 1
         self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:

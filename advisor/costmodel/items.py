@@ -280,7 +280,8 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
                   "rate. Stack the loop's inputs into arrays and make each NumPy call once on the batch "
                   f"(X @ W.T instead of np.dot(W, x) per row): {sp.low:.1f}–{sp.high:.1f}× on that time "
                   f"({src}) makes the step {_span(probe.end_to_end)} faster. Not a port (it would keep "
-                  "calling NumPy) and not \"already native\". " + rates_words(analysis.profile))
+                  "calling NumPy) and not \"already native\". " + rates_words(analysis.profile)
+                  + _exact_calls_words(analysis, members, owner))
         out.append(_removal_item(
             NATIVE, "Batch the loop's NumPy calls (one call on stacked arrays)", f"loop in {name}", share,
             frac, weeks, cfg, reason,
@@ -290,6 +291,21 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
             (owner, *sorted(_below(analysis, {k.hotspot.frame for k in members} - {owner})),
              *sorted(k.hotspot.frame for k in members))))
     return out
+
+
+def _exact_calls_words(analysis: Analysis, members: list[KernelAdvice], owner: int) -> str:
+    """Calls per step and time per call of the loop's callees, where the counts are exact (cprofile)."""
+    prof = analysis.profile
+    if prof.mode != "cprofile" or prof.calls is None or prof.step is None or prof.step.calls <= 0:
+        return " Calls per step are not exact in this mode (--mode cprofile counts them)."
+    parts = []
+    for k in members:
+        n = prof.calls.get(k.hotspot.frame, 0)
+        if k.hotspot.frame == owner or n <= 0:
+            continue
+        per = k.hotspot.inclusive_split.total / n
+        parts.append(f"{k.hotspot.key.qualname}: {n / prof.step.calls:,.0f} calls a step, {per * 1e6:.1f} µs each")
+    return (" Exact counts: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _below(analysis: Analysis, frames: set[int]) -> set[int]:
