@@ -184,6 +184,8 @@ CASES = (
      "the mini-batch stacked: batched matmuls instead of per-example calls", per_sample_numpy_batched),
     ("native_loop.py", ["--steps", "30", "--epochs", "1"], "native-loop",
      "one X @ W.T and G.T @ X per step instead of row-by-row np.dot / np.outer (--batched)", native_loop_batched),
+    ("torch_cpu.py", ["--steps", "30", "--epochs", "1", "--threads", "1"], "threads",
+     "torch.set_num_threads(all free cores) instead of 1", torch_threads),
 )
 
 
