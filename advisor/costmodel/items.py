@@ -281,7 +281,7 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
                   f"(X @ W.T instead of np.dot(W, x) per row): {sp.low:.1f}–{sp.high:.1f}× on that time "
                   f"({src}) makes the step {_span(probe.end_to_end)} faster. Not a port (it would keep "
                   "calling NumPy) and not \"already native\". " + rates_words(analysis.profile)
-                  + _exact_calls_words(analysis, members, owner))
+                  + _line_words(analysis, own) + _exact_calls_words(analysis, members, owner))
         out.append(_removal_item(
             NATIVE, "Batch the loop's NumPy calls (one call on stacked arrays)", f"loop in {name}", share,
             frac, weeks, cfg, reason,
@@ -291,6 +291,15 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
             (owner, *sorted(_below(analysis, {k.hotspot.frame for k in members} - {owner})),
              *sorted(k.hotspot.frame for k in members))))
     return out
+
+
+def _line_words(analysis: Analysis, own: object) -> str:
+    """The loop owner's heaviest lines by native seconds per step (what the sampler saw on each line)."""
+    lines = sorted(getattr(own, "lines", ()) or (), key=lambda h: -h.split.native)[:2]
+    steps = max(analysis.stats.count, 1)
+    parts = [f"line {h.line}: {h.split.native / steps * 1e3:.2f} ms native a step ({h.share:.0%} of the step)"
+             for h in lines if h.split.native > 0]
+    return (" Heaviest lines of " + getattr(own, "key").qualname + ": " + "; ".join(parts) + ".") if parts else ""
 
 
 def _exact_calls_words(analysis: Analysis, members: list[KernelAdvice], owner: int) -> str:
