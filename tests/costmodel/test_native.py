@@ -163,3 +163,20 @@ def test_threads_in_use_are_recorded_after_the_run(tmp_path):
     env = json.loads((tmp_path / "t" / "profile.json").read_text())["environment"]
     assert env["threads"]["torch"] == 1 and env["threads"]["cores_available"] >= 1
     assert d["items"]  # the item itself is judged from these figures in the unit tests above
+
+
+def test_rates_are_added_only_for_numpy_profiles_from_this_cpu(tmp_path, monkeypatch):
+    import advisor.machine as machine
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(machine, "cached_rates", lambda cpu, ver: machine.MachineRates.from_json(RATES))
+    base = make_profile([K("fwd", Split(native=9.0))])
+    no_numpy = _with_env(base, libraries={})
+    assert machine.with_machine_rates(no_numpy) is no_numpy
+    other_cpu = _with_env(base, libraries={"numpy": "0"}, cpu_model="another CPU")
+    assert machine.with_machine_rates(other_cpu) is other_cpu
+    np = pytest.importorskip("numpy")
+    from advisor.capture.environment import _cpu_model
+
+    here = _with_env(base, libraries={"numpy": np.__version__}, cpu_model=_cpu_model())
+    assert machine.with_machine_rates(here).environment["numpy_rates"]["loop_vs_batch"]["16"] == 20.0
