@@ -26,8 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_workloads"
 
 
-def _best(fn, repeats: int = 3) -> float:
-    return min(fn() for _ in range(repeats))
+def _pair(original, fixed, repeats: int = 5) -> tuple[float, float]:
+    """Best of ``repeats`` for each, the two interleaved: on a shared machine the load drifts, and timing
+    all of one before the other would charge the drift to one side."""
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(original())
+        b.append(fixed())
+    return min(a), min(b)
 
 
 def scalar_autograd_gc(steps: int = 8) -> tuple[float, float]:
@@ -54,7 +60,7 @@ def scalar_autograd_gc(steps: int = 8) -> tuple[float, float]:
                 gc.collect()  # between steps, outside the step's time: the fix moves it there
         return total
 
-    return _best(lambda: run(False)), _best(lambda: run(True))
+    return _pair(lambda: run(False), lambda: run(True))
 
 
 def input_pipeline_cache(steps: int = 20) -> tuple[float, float]:
@@ -74,7 +80,7 @@ def input_pipeline_cache(steps: int = 20) -> tuple[float, float]:
             ip.train_step(w, texts, labels, b, 2.0, c)
         return time.perf_counter() - t
 
-    return _best(lambda: run(None)), _best(lambda: run(cache))
+    return _pair(lambda: run(None), lambda: run(cache))
 
 
 def _one_blas_thread():
@@ -123,7 +129,7 @@ def per_sample_numpy_batched(steps: int = 30) -> tuple[float, float]:
         return time.perf_counter() - t
 
     with _one_blas_thread():
-        return _best(lambda: run(ps.train_step)), _best(lambda: run(batched))
+        return _pair(lambda: run(ps.train_step), lambda: run(batched))
 
 
 def native_loop_batched(steps: int = 20) -> tuple[float, float]:
@@ -144,7 +150,7 @@ def native_loop_batched(steps: int = 20) -> tuple[float, float]:
         return time.perf_counter() - t
 
     with _one_blas_thread():
-        return _best(lambda: run(nl.train_step)), _best(lambda: run(nl.train_step_batched))
+        return _pair(lambda: run(nl.train_step), lambda: run(nl.train_step_batched))
 
 
 def torch_threads(steps: int = 15) -> tuple[float, float]:
@@ -170,7 +176,7 @@ def torch_threads(steps: int = 15) -> tuple[float, float]:
             tc.train_step(model, opt, images, labels)
         return time.perf_counter() - t
 
-    before, after = _best(lambda: run(1)), _best(lambda: run(cores))
+    before, after = _pair(lambda: run(1), lambda: run(cores))
     torch.set_num_threads(cores)
     return before, after
 

@@ -245,13 +245,14 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
     """One item per Python loop of NumPy calls: batch them into calls on stacked arrays.
 
     The loop's share is its owner's own time plus the inclusive time of the functions it calls in the
-    loop (GC and waiting excluded: other items own them); the speedup range is what batching gains on
+    loop, less GC (the GC item owns it); the speedup range is what batching gains on
     this machine (``costmodel/native.py``), else the configured NumPy-vectorization range.
     """
     groups: dict[int, list[KernelAdvice]] = {}
     for k in kernels:
         owner = k.category.loop_owner
-        if owner is None or k.category.framework or k.hotspot.frame in covered or owner in covered:
+        if (owner is None or k.category.framework or k.verdict == FIX_IO or k.hotspot.frame in covered
+                or owner in covered):
             continue
         groups.setdefault(owner, []).append(k)
     step_s, out = analysis.step_s, []
@@ -260,7 +261,9 @@ def native_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice
         own = hot.get(owner)
         parts = [own.self_split] if own is not None else []
         parts += [k.hotspot.inclusive_split for k in members if k.hotspot.frame != owner]
-        share = sum(p.interpreted + p.native for p in parts) / step_s if step_s > 0 else 0.0
+        # Waiting inside a loop of NumPy calls that is not an I/O function (fix-io items own those) is the
+        # CPU time it queued for on a busy machine: it shrinks with the loop, so the item owns it too.
+        share = sum(p.interpreted + p.native + p.waiting for p in parts) / step_s if step_s > 0 else 0.0
         if share < cfg.thresholds.min_share:
             continue
         measured = batch_speedup(analysis.profile)
@@ -353,7 +356,9 @@ def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]
     pipes = phase_items(analysis, cfg, by_frame, phases)
     items += pipes
     covered = {f for it in pipes for f in it.frames}
-    items += io_items(analysis, cfg, kernels, covered)
+    ios = io_items(analysis, cfg, kernels, covered)
+    items += ios
+    covered |= {f for it in ios for f in it.frames}
     thr = threads_item(analysis, cfg, kernels)
     if thr is not None:
         items.append(thr)
