@@ -326,12 +326,12 @@ def decide(f: Features, s: dict[str, float]) -> str:
     # split. (A per-example function called from its caller's loop is found by ``classify``.)
     if f.array_calls_in_loop:
         return "small-numpy-calls"  # from the source only: the split changes with the sampling interval
+    if f.char_ops:
+        return "strings"  # a per-character loop (from the source): one C-level string operation is the target
     if s["native"] >= max(s.values()) and s["native"] > 0 and (f.array_calls or not f.loops):
         return "vectorized"  # a loop with no array-library call is not vectorized code, whatever it sampled
     if s["gc"] >= 0.25:
         return "object-heavy"
-    if f.char_ops:
-        return "strings"  # a per-character loop: one C-level string operation is the cheap target
     if not f.loops:
         return "object-heavy" if f.object_ops_in_loop else ("strings" if f.string_ops else "mixed")
     scores = {"numeric-loop": f.arith_in_loop, "object-heavy": f.object_ops_in_loop, "strings": f.string_ops}
