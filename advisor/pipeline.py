@@ -111,7 +111,9 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
         ``Report.raise_for_failed()`` turns that into ``RenderError``.
     """
     from advisor.costmodel import advise
+    from advisor.machine import with_machine_rates
 
+    profile = with_machine_rates(profile)  # post-run: this machine's NumPy rates, measured once and cached
     analysis = analyze(profile)
     advice = advise(analysis, load_cost_config(config), tuple(tryouts))
     written: dict[str, str] = {}

@@ -4,7 +4,9 @@ For each sample workload with a known step-wide fix, this (1) profiles the origi
 (a subprocess, JSON outputs only) and reads the top item of advice.json, (2) times the step of the
 original and of the fixed variant in one process, same data, same machine, same run, and (3) scores a
 *hit* when the top item's kind is the fix's kind, and *in range* when the measured step speedup lies in
-the item's low–high end-to-end range.
+the item's low–high end-to-end range. When the "fix" does not help on this machine (a measured speedup
+under 1.05, e.g. more torch threads while other work keeps the cores busy), the hit is advisor *not*
+leading with it, and the range is not scored.
 
     python -m benchmarks.fixed_variants            # prints a Markdown table for benchmarks/RESULTS.md
 """
@@ -24,8 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_workloads"
 
 
-def _best(fn, repeats: int = 3) -> float:
-    return min(fn() for _ in range(repeats))
+def _pair(original, fixed, repeats: int = 5) -> tuple[float, float]:
+    """Best of ``repeats`` for each, the two interleaved: on a shared machine the load drifts, and timing
+    all of one before the other would charge the drift to one side."""
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(original())
+        b.append(fixed())
+    return min(a), min(b)
 
 
 def scalar_autograd_gc(steps: int = 8) -> tuple[float, float]:
@@ -52,7 +60,7 @@ def scalar_autograd_gc(steps: int = 8) -> tuple[float, float]:
                 gc.collect()  # between steps, outside the step's time: the fix moves it there
         return total
 
-    return _best(lambda: run(False)), _best(lambda: run(True))
+    return _pair(lambda: run(False), lambda: run(True))
 
 
 def input_pipeline_cache(steps: int = 20) -> tuple[float, float]:
@@ -72,7 +80,105 @@ def input_pipeline_cache(steps: int = 20) -> tuple[float, float]:
             ip.train_step(w, texts, labels, b, 2.0, c)
         return time.perf_counter() - t
 
-    return _best(lambda: run(None)), _best(lambda: run(cache))
+    return _pair(lambda: run(None), lambda: run(cache))
+
+
+def _one_blas_thread():
+    """Both variants on one BLAS thread: on a shared, loaded machine a multi-threaded BLAS turns small
+    matmuls into thread hand-over that says nothing about the code (advisor's measured range is per core too)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def per_sample_numpy_batched(steps: int = 30) -> tuple[float, float]:
+    """Original per-example backprop vs the same maths on the stacked mini-batch."""
+    sys.path.insert(0, str(SAMPLES))
+    import numpy as np
+    import per_sample_numpy as ps
+
+    rng = np.random.default_rng(0)
+    x, y = ps.make_data(4096, 64, 10, rng)
+    idx = [rng.integers(0, len(x), size=64) for _ in range(steps)]
+
+    def params() -> dict:
+        r = np.random.default_rng(1)
+        return {"w1": r.normal(scale=64 ** -0.5, size=(32, 64)), "b1": np.zeros(32),
+                "w2": r.normal(scale=32 ** -0.5, size=(10, 32)), "b2": np.zeros(10)}
+
+    def batched(p: dict, xb, yb, lr: float) -> float:
+        a1 = ps.sigmoid(xb @ p["w1"].T + p["b1"])
+        z2 = a1 @ p["w2"].T + p["b2"]
+        e = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        prob = e / e.sum(axis=1, keepdims=True)
+        rows = np.arange(len(xb))
+        loss = -np.log(prob[rows, yb] + 1e-12).sum()
+        d2 = prob.copy()
+        d2[rows, yb] -= 1.0
+        d1 = (d2 @ p["w2"]) * a1 * (1.0 - a1)
+        g = {"w2": d2.T @ a1, "b2": d2.sum(0), "w1": d1.T @ xb, "b1": d1.sum(0)}
+        for k in p:
+            p[k] -= lr / len(xb) * g[k]
+        return loss / len(xb)
+
+    def run(step) -> float:
+        p = params()
+        t = time.perf_counter()
+        for i in idx:
+            step(p, x[i], y[i], 0.5)
+        return time.perf_counter() - t
+
+    with _one_blas_thread():
+        return _pair(lambda: run(ps.train_step), lambda: run(batched))
+
+
+def native_loop_batched(steps: int = 20) -> tuple[float, float]:
+    """Row-by-row np.dot / np.outer vs the script's own ``train_step_batched`` (``--batched``)."""
+    sys.path.insert(0, str(SAMPLES))
+    import native_loop as nl
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = nl.make_data(1024, rng)
+    idx = [rng.integers(0, len(x), size=64) for _ in range(steps)]
+
+    def run(step) -> float:
+        w = np.zeros((nl.DIM, nl.DIM))
+        t = time.perf_counter()
+        for i in idx:
+            step(w, x[i], y[i], 0.5)
+        return time.perf_counter() - t
+
+    with _one_blas_thread():
+        return _pair(lambda: run(nl.train_step), lambda: run(nl.train_step_batched))
+
+
+def torch_threads(steps: int = 15) -> tuple[float, float]:
+    """torch on 1 intra-op thread (``--threads 1``) vs on every core this process may use."""
+    import os
+
+    sys.path.insert(0, str(SAMPLES))
+    import torch
+    import torch_cpu as tc
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    gen = torch.Generator().manual_seed(0)
+    batches = [tc.make_batch(gen, 32) for _ in range(steps)]
+
+    def run(threads: int) -> float:
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        model = tc.ConvNet(8)
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        tc.train_step(model, opt, *batches[0])  # warm-up
+        t = time.perf_counter()
+        for images, labels in batches:
+            tc.train_step(model, opt, images, labels)
+        return time.perf_counter() - t
+
+    before, after = _pair(lambda: run(1), lambda: run(cores))
+    torch.set_num_threads(cores)
+    return before, after
 
 
 CASES = (
@@ -80,6 +186,12 @@ CASES = (
      scalar_autograd_gc),
     ("input_pipeline.py", ["--steps", "20", "--epochs", "2"], "input-pipeline", "features cached once",
      input_pipeline_cache),
+    ("per_sample_numpy.py", ["--steps", "30", "--epochs", "1"], "native-loop",
+     "the mini-batch stacked: batched matmuls instead of per-example calls", per_sample_numpy_batched),
+    ("native_loop.py", ["--steps", "30", "--epochs", "1"], "native-loop",
+     "one X @ W.T and G.T @ X per step instead of row-by-row np.dot / np.outer (--batched)", native_loop_batched),
+    ("torch_cpu.py", ["--steps", "30", "--epochs", "1", "--threads", "1"], "threads",
+     "torch.set_num_threads(all free cores) instead of 1", torch_threads),
 )
 
 
@@ -91,23 +203,33 @@ def top_item(script: str, args: list[str]) -> dict:
     return items[0] if items else {"kind": "none", "end_to_end": {"low": 1, "typical": 1, "high": 1}}
 
 
+HELPS = 1.05  # a measured step speedup under this is "the fix does not help"
+
+
 def main() -> None:
-    rows, hits, inside = [], 0, 0
+    rows, hits, inside, ranged = [], 0, 0, 0
     for script, args, kind, fix, measure in CASES:
         top = top_item(script, args)
         before, after = measure()
         speedup = before / after
         r = top["end_to_end"]
-        hit = top["kind"] == kind
-        within = r["low"] <= speedup <= (r["high"] or float("inf"))
+        hi = r["high"] if r["high"] is not None else float("inf")
+        if speedup >= HELPS:
+            hit, within = top["kind"] == kind, r["low"] <= speedup <= hi
+            ranged += 1
+            inside += within
+            in_range = "yes" if within else "no"
+        else:
+            # the fix did not help here (more threads on a busy machine): advisor is right not to lead with it
+            hit, in_range = top["kind"] != kind, "n/a (fix does not help)"
         hits += hit
-        inside += within
         rows.append(f"| {script} | {fix} | {speedup:.2f}× | {top['kind']}: {r['typical']:.2f}× "
-                    f"({r['low']:.2f}–{r['high']:.2f}×) | {'yes' if hit else 'no'} | {'yes' if within else 'no'} |")
-    print("| workload | fix measured | measured step speedup | advisor's top item (range) | top = fix | in range |")
+                    f"({r['low']:.2f}–{hi:.2f}×) | {'yes' if hit else 'no'} | {in_range} |")
+    print("| workload | fix measured | measured step speedup | advisor's top item (range) | top = right call | in range |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print(f"\nhit rate: {hits}/{len(CASES)} top item = measured fix; {inside}/{len(CASES)} measured speedup in range")
+    print(f"\nhit rate: {hits}/{len(CASES)} top item = the right call (the measured fix, or not a fix that "
+          f"does not help); {inside}/{ranged} measured speedups in the top item's range")
 
 
 if __name__ == "__main__":

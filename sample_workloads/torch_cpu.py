@@ -75,10 +75,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--width", type=int, default=8, help="channels of the first convolution")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="intra-op threads (torch.set_num_threads); 0 keeps torch's default")
     args = parser.parse_args()
     if torch is None:
         print("torch_cpu.py: PyTorch is not installed; skipping (pip install torch to run it)")
         sys.exit(0)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)  # --threads 1 leaves cores idle: advisor's threads item
 
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)

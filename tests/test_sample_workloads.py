@@ -54,6 +54,8 @@ CASES = {
     # GIL-holding calls may read as interpreted (docs/how-it-works.md), so either CPU bucket. Never waiting.
     "per_sample_numpy": Case(("--steps", "1000", "--epochs", "1"), ("backprop",), ("interpreted", "native"),
                              0.6),
+    # np.dot / np.outer per row in the step's own loop: ~90% native, and the step itself is the hotspot.
+    "native_loop": Case(("--steps", "120", "--epochs", "1"), ("train_step",), ("native", "interpreted"), 0.6),
     "data_pipeline": Case(("--steps", "15", "--per-shard", "500"), ("read_shard",), ("waiting",), 0.5),
     # Backward + Adam (charged to train_step) take ~60% of an idle step and the forward ~40%; with two
     # intra-op threads on a busy 2-core machine single steps vary 50x, so either may come out on top.

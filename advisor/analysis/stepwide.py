@@ -58,4 +58,14 @@ def gc_cause(profile: Profile, step_split: Split, hotspots: tuple[Hotspot, ...],
                    note="collections per step and generations are not recorded by the capture")
 
 
-__all__ = ["GcCause", "GcSite", "gc_cause"]
+def native_note(profile: Profile) -> str:
+    """What a deterministic mode cannot see of native time ("" in sample mode)."""
+    if profile.mode in GC_VISIBLE_MODES:
+        return ""
+    return (f"{profile.mode} mode times Python calls with a hook that slows Python code and not C code, "
+            "and cannot tell a function's interpreted time from the NumPy or C calls it makes inline: its "
+            "native shares are understated, so verdicts here rest on the source and inclusive times, not on "
+            "the interpreted/native split; profile in sample mode to measure the split")
+
+
+__all__ = ["GcCause", "GcSite", "gc_cause", "native_note"]

@@ -44,6 +44,41 @@ def _torch_cuda() -> bool | None:
         return None
 
 
+def _threads() -> dict[str, object]:
+    """Cores this process may use and the threads the script's libraries were set to, read after the run.
+
+    Only libraries the script imported are asked (``torch.get_num_threads``; threadpoolctl for the BLAS
+    and OpenMP pools NumPy loaded); nothing is imported or started here.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    out: dict[str, object] = {"cores_available": cores}
+    try:
+        out["load_1m"] = round(os.getloadavg()[0], 2)  # runnable threads on the machine, this run's included
+    except (AttributeError, OSError):
+        pass
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None:
+            out["torch"] = int(torch.get_num_threads())
+            out["torch_interop"] = int(torch.get_num_interop_threads())
+    except Exception:  # a stubbed or half-imported torch
+        pass
+    if "numpy" in sys.modules:
+        try:
+            from threadpoolctl import threadpool_info
+
+            pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+            if pools:
+                out["blas"] = max(int(i.get("num_threads", 1)) for i in pools)
+                out["blas_library"] = str(pools[0].get("internal_api", ""))
+        except Exception:  # an unusual BLAS threadpoolctl cannot read
+            pass
+    return out
+
+
 def collect_environment(env: Mapping[str, str] | None = None) -> dict[str, object]:
     """Describe this machine. Library versions come only from modules the script already imported.
 
@@ -67,6 +102,7 @@ def collect_environment(env: Mapping[str, str] | None = None) -> dict[str, objec
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count() or 1,
         "switch_interval_s": sys.getswitchinterval(),
+        "threads": _threads(),  # cores available vs threads in use (the threads item, costmodel/items.py)
         "libraries": libs,
         "advisor": __version__,
         "hostname": _gethostname(),

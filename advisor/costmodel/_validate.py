@@ -58,6 +58,7 @@ _SETTINGS: dict[str, dict[str, _Field]] = {
         "io_removable": _Field("range", low=0, high=1),
         "framework_compile_speedup": _Field("range", above=0),
         "framework_weeks": _Field("range", low=0),
+        "threads_efficiency": _Field("range", low=0, high=1),
         "threads_weeks": _Field("range", low=0),
     },
 }

@@ -16,6 +16,7 @@ from advisor.costmodel.classify import classify
 from advisor.costmodel.config import CostConfig, Target, load_config
 from advisor.costmodel.effort import cost_range, effort_range
 from advisor.costmodel.items import build_items, combined, lead_line
+from advisor.costmodel.native import batch_speedup
 from advisor.costmodel.types import (JIT_VECTORIZE, PORT, Advice, Assumption, Category, KernelAdvice,
                                      PlanStep, Range, TargetEstimate)
 from advisor.costmodel.verdict import decide, money, rank, times
@@ -66,6 +67,11 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None,
     gc_blind = _gc_blind_note(analysis)
     if gc_blind:
         notes.append(gc_blind)
+    from advisor.analysis.stepwide import native_note
+
+    blind = native_note(analysis.profile)
+    if blind:
+        notes.append(blind[:1].upper() + blind[1:] + ".")
     rest = analysis.hotspots[MAX_KERNELS:]
     if rest:
         notes.append(f"{len(rest):,} more functions, each at most {rest[0].self_share:.2%} of the step "
@@ -171,6 +177,9 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
     # An inexact count is a lower bound: the worst case crosses the boundary as often as time allows.
     c_max = c if exact else max(c, calls_ceiling(h, analysis))
     s, o, ns, tr = t.speedup[category.name], t.overhead_ns, t.native_speedup, _transfer(t)
+    measured = batch_speedup(analysis.profile) if t.key == "numpy-vectorize" and category.dispatch_bound else None
+    if measured is not None:
+        s = measured  # what batching a loop of NumPy calls gains on this machine (advisor.machine)
     if fm.batches_native(category.name, t.kind, category.dispatch_bound):
         ns = s  # batching small NumPy calls removes their C dispatch time as well
     # Low estimate: slowest speedup with the costliest crossing; high: the reverse.
@@ -191,7 +200,8 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
         f"calls per step = {c:.4g}: {calls_src}" if exact else
         f"calls per step >= {c:.4g}: {calls_src}; at most {c_max:.4g} (inclusive time per step / "
         f"{MIN_CALL_S * 1e9:.0f} ns, the cheapest Python call), used for the low estimate",
-        f"{key}.speedup.{category.name}", f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
+        ("profile.environment.numpy_rates.loop_vs_batch (measured here; costmodel/native.py)" if measured is not None
+         else f"{key}.speedup.{category.name}"), f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
         *( (f"{key}.native_speedup", f"{key}.transfer_mb_per_step", f"{key}.bandwidth_gbs",
             "cluster.accelerator_price_per_node_hour") if t.kind == "accelerator" else ()),
         "cluster.monthly_bill_usd" if cfg.cluster.monthly_bill_usd is not None

@@ -44,6 +44,7 @@ class Features:
     io_calls: int = 0
     framework_calls: int = 0  # calls into torch / jax / tensorflow (a subset of array_calls)
     framework: str = ""  # the framework most called
+    char_ops: int = 0  # ord / chr / str.is* / `in` / one-character == on a loop variable: a per-character loop
 
 
 def find_function(tree: ast.Module, qualname: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -75,6 +76,20 @@ def _array_aliases(tree: ast.Module) -> dict[str, str]:
     return names
 
 
+CHAR_METHODS = {"isalpha", "isdigit", "isspace", "isalnum", "isupper", "islower", "isdecimal", "isnumeric"}
+
+
+def _loop_targets(node: ast.AST) -> list[ast.Name]:
+    """The plain names a loop binds (``for ch in text``, ``[... for ch in text]``)."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        targets = [g.target for g in node.generators]
+    else:
+        return []
+    return [t for t in targets if isinstance(t, ast.Name)]
+
+
 def _root(node: ast.expr) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -87,12 +102,16 @@ class _Visitor(ast.NodeVisitor):
         self.arrays = arrays
         self.level = 0
         self.by_framework: dict[str, int] = {}
+        self.loop_vars: list[str] = []
 
     def _loop(self, node: ast.AST) -> None:
         self.f.loops += 1
         self.level += 1
         self.f.depth = max(self.f.depth, self.level)
+        names = [t.id for t in _loop_targets(node)]
+        self.loop_vars += names
         self.generic_visit(node)
+        del self.loop_vars[len(self.loop_vars) - len(names):]
         self.level -= 1
 
     visit_For = visit_While = visit_AsyncFor = _loop
@@ -101,6 +120,12 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         root = _root(node.func)
         attr = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if self.loop_vars and (
+                (isinstance(node.func, ast.Attribute) and attr in CHAR_METHODS
+                 and isinstance(node.func.value, ast.Name) and node.func.value.id in self.loop_vars)
+                or (attr in ("ord", "chr") and node.args and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id in self.loop_vars)):
+            self.f.char_ops += 1
         if root in self.arrays:
             self.f.array_calls += 1
             self.f.array_calls_in_loop += self.level > 0
@@ -114,6 +139,15 @@ class _Visitor(ast.NodeVisitor):
             self.f.io_calls += 1
         elif self.level and (attr[:1].isupper() or attr in ("append", "pop", "add", "get", "setdefault")):
             self.f.object_ops_in_loop += 1
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``ch in PUNCT`` or ``ch == "x"`` on a loop variable: the loop walks a text one character at a time."""
+        if self.loop_vars and isinstance(node.left, ast.Name) and node.left.id in self.loop_vars:
+            one_char = [c for c in node.comparators if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                        and len(c.value) == 1]
+            if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops) or one_char:
+                self.f.char_ops += 1
         self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
@@ -189,13 +223,55 @@ def classify(hotspot: Hotspot, profile: Profile) -> Category:
             name = "vectorized" if s["native"] >= s["interpreted"] else "mixed"
         return Category(name, why, lines, cc, framework=fw, gc_visible=gc_visible)
     numpy_calls = f.array_calls - f.framework_calls
-    tiny = _tiny_calls(hotspot, profile)
-    if tiny and numpy_calls >= 2 and name in ("vectorized", "mixed", "small-numpy-calls"):
-        # Called over and over for a short time each (one example at a time): the loop is the caller's,
-        # and batching the calls is what pays, whatever share their C dispatch samples as native.
-        return Category("small-numpy-calls", f"{why}; {tiny}", lines, cc, dispatch_bound=True,
-                        gc_visible=gc_visible)
+    owner = hotspot.frame if f.array_calls_in_loop else (_caller_loop(hotspot, profile) if numpy_calls else None)
+    if owner is not None and name in ("vectorized", "mixed", "small-numpy-calls"):
+        # NumPy calls in a Python loop (this function's, or its caller's around each call of it): batching
+        # the calls is what pays, whatever share their C dispatch samples as native. Decided from the
+        # source alone, so the same at every --interval and in every mode; exact counts only add words.
+        where = "in its loop" if owner == hotspot.frame else f"called in a loop of {profile.frames[owner].key.qualname}"
+        tiny = _tiny_calls(hotspot, profile)
+        return Category("small-numpy-calls", f"{why}; NumPy calls {where}" + (f"; {tiny}" if tiny else ""),
+                        lines, cc, dispatch_bound=True, gc_visible=gc_visible, loop_owner=owner)
+    if name == "small-numpy-calls":
+        name = "vectorized" if s["native"] >= s["interpreted"] else "mixed"
     return Category(name, why, lines, cc, gc_visible=gc_visible)
+
+
+def _caller_loop(hotspot: Hotspot, profile: Profile) -> int | None:
+    """The user function that calls ``hotspot`` inside one of its loops (its heaviest caller), or None."""
+    weight: dict[int, float] = {}
+    for rec in profile.stacks:
+        fr = rec.frames
+        for i in range(1, len(fr)):
+            if fr[i] == hotspot.frame and profile.frames[fr[i - 1]].user:
+                weight[fr[i - 1]] = weight.get(fr[i - 1], 0.0) + rec.split.total
+                break
+    if not weight:
+        return None
+    caller = max(weight, key=lambda f: weight[f])
+    key = profile.frames[caller].key
+    source = profile.sources.get(key.file)
+    if source is None or key.kind != "python":
+        return None
+    try:
+        func = find_function(_parse(source), key.qualname, key.line)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    leaf = hotspot.key.qualname.rpartition(".")[2]
+    return caller if func is not None and _calls_in_loop(func, leaf) else None
+
+
+def _calls_in_loop(func: ast.AST, name: str) -> bool:
+    loops = (ast.For, ast.While, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    for loop in ast.walk(func):
+        if isinstance(loop, loops):
+            for node in ast.walk(loop):
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    called = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                    if called == name:
+                        return True
+    return False
 
 
 def _fw_words(fw: str, hotspot: Hotspot) -> str:
@@ -210,12 +286,11 @@ TINY_CALL_S = 200e-6  # a call this short is mostly dispatch (B14: ~0.7 µs per 
 
 
 def _tiny_calls(hotspot: Hotspot, profile: Profile) -> str:
-    """Evidence that a function is called many times for a short time each, or ''.
+    """Words on how short each call is, from exact counts (cprofile mode), or ''.
 
-    With exact counts (cprofile mode) the mean call must be under ``TINY_CALL_S``. When sampling, a
-    function caught in a new call by nearly every sample is called at least once per interval; that
-    alone depends on the interval, so the caller only uses it for NumPy (not framework) code, where
-    batching pays whatever the exact call length.
+    Only words: the category is decided from the source, so that it does not depend on the mode. Sampled
+    counts are not used at all: "nearly every sample caught a new call" only says each call is shorter
+    than the sampling interval, which changes with ``--interval``.
     """
     if profile.step is not None and profile.step.frame == hotspot.frame:
         return ""  # the step itself is called once a step, however short
@@ -227,13 +302,7 @@ def _tiny_calls(hotspot: Hotspot, profile: Profile) -> str:
         if per_call >= TINY_CALL_S:
             return ""
         return f"{calls:,} calls of {per_call * 1e6:.0f} µs each (exact counts)"
-    cand = next((c for c in profile.candidates if c.frame == hotspot.frame), None)
-    if cand is None or hotspot.samples < 20 or profile.mode != "sample":
-        return ""
-    if cand.calls < 0.8 * hotspot.samples:
-        return ""
-    return (f"nearly every sample caught a new call ({cand.calls} calls in {hotspot.samples} samples): each "
-            f"is shorter than the {profile.interval_s * 1e3:g} ms sampling interval")
+    return ""  # sampled counts depend on --interval: they never decide anything
 
 
 @lru_cache(maxsize=32)
@@ -252,11 +321,13 @@ def decide(f: Features, s: dict[str, float]) -> str:
     """The category from AST features and the hotspot's own split shares."""
     if s["waiting"] >= 0.5 or (f.io_calls and s["waiting"] >= max(s.values())):
         return "io-bound"
-    # Small NumPy calls spend much of their time in NumPy's C dispatch (B14), which samples as native, and
-    # the Python around them stays visible; big array operations run above ~85% native. The loop may be
-    # in this function or in its caller (a per-example function called from the step's loop).
-    if (f.array_calls_in_loop or f.array_calls >= 3) and s["native"] < 0.85 and s["interpreted"] >= 0.1:
-        return "small-numpy-calls"
+    # Small NumPy calls spend much of their time in NumPy's C dispatch (B14), which samples as native or
+    # interpreted depending on the sampling interval; so a NumPy call inside a loop decides it, not the
+    # split. (A per-example function called from its caller's loop is found by ``classify``.)
+    if f.array_calls_in_loop:
+        return "small-numpy-calls"  # from the source only: the split changes with the sampling interval
+    if f.char_ops:
+        return "strings"  # a per-character loop (from the source): one C-level string operation is the target
     if s["native"] >= max(s.values()) and s["native"] > 0 and (f.array_calls or not f.loops):
         return "vectorized"  # a loop with no array-library call is not vectorized code, whatever it sampled
     if s["gc"] >= 0.25:
@@ -297,6 +368,8 @@ def evidence(f: Features, s: dict[str, float]) -> str:
         parts.append(f"{f.array_calls} array-library calls")
     if f.string_ops:
         parts.append(f"{f.string_ops} string operations")
+    if f.char_ops:
+        parts.append(f"{f.char_ops} string operations on each character (a per-character loop)")
     if f.io_calls:
         parts.append(f"{f.io_calls} I/O calls")
     return ", ".join(parts)

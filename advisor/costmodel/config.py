@@ -87,6 +87,7 @@ class Levers:
     io_removable: Range = Range(0.5, 0.8, 0.95)
     framework_compile_speedup: Range = Range(1.0, 1.3, 2.0)
     framework_weeks: Range = Range(0.1, 0.5, 2.0)
+    threads_efficiency: Range = Range(0.3, 0.6, 0.9)
     threads_weeks: Range = Range(0.02, 0.05, 0.2)
 
 

@@ -80,6 +80,7 @@ class Category:
     dispatch_bound: bool = False  # called over and over for less than a sampling interval each
     framework: str = ""  # torch / jax / tensorflow when the time is in that framework: no NumPy levers
     gc_visible: bool = True  # False in the deterministic modes, which cannot see the cyclic GC
+    loop_owner: int | None = None  # NumPy calls run in a Python loop: the frame whose loop it is (self or caller)
 
 
 @dataclass(frozen=True, slots=True)
