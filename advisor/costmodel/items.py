@@ -83,7 +83,7 @@ def _measured_item(it: Item, t: Any, cfg: CostConfig, weeks: Range) -> Item:
     sav, cost, pay = _money(cfg, e2e, weeks)
     reason = (f"Measured by advisor try ({t.name}): {ms.versus_words(t)}; the advice uses the measurement. "
               + it.reason)
-    return dataclasses.replace(it, removed=removed, end_to_end=e2e, savings_per_month_usd=sav, cost_usd=cost,
+    return replace(it, removed=removed, end_to_end=e2e, savings_per_month_usd=sav, cost_usd=cost,
                                payback_months=pay, reason=reason, measured=t.name,
                                sources=(f"measured by advisor try: {t.name} (tryouts.json)", *it.sources))
 
