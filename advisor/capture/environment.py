@@ -67,6 +67,8 @@ def collect_environment(env: Mapping[str, str] | None = None) -> dict[str, objec
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count() or 1,
         "switch_interval_s": sys.getswitchinterval(),
+        # False only on a free-threaded build running without the GIL (3.13t+): the split reads differently
+        "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
         "libraries": libs,
         "advisor": __version__,
         "hostname": _gethostname(),
