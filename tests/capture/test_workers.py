@@ -9,6 +9,7 @@ import pytest
 
 from advisor.analysis import analyze
 from advisor.capture.children import MAX_FILES
+from advisor.frames import part_functions_frame, processes_frame
 from advisor.model import FrameKey, Profile, Split
 from advisor.parts import Part, PartFunction, part_from_json, part_to_json
 from tests.conftest import Spawned
@@ -160,6 +161,11 @@ if __name__ == "__main__":
     assert [p.name for p in threads] == ["prefetch"]
     assert any(f.key.qualname.startswith("make_batch") for f in threads[0].functions)
     assert "prefetch" in stdout
+    table = processes_frame(profile)
+    assert list(table["role"]) == ["main", "thread"] and table.loc[1, "name"] == "prefetch"
+    assert table.loc[1, "total"] == pytest.approx(threads[0].split.total)
+    funcs = part_functions_frame(profile)
+    assert funcs[funcs.qualname.str.startswith("make_batch")].self_total.sum() > 0
     assert profile.environment.get("gil_enabled") in (True, False)
     plain, _ = _profile(tmp_path, body)
     assert not [p for p in plain.parts if p.role == "thread"]  # the default samples the step thread only
