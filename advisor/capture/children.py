@@ -40,6 +40,7 @@ from typing import Any
 ENV = "ADVISOR_CHILDREN"
 MIN_LIFE_S = 0.2  # a child shorter than this is counted, not sampled into a file
 MAX_FILES = 32
+SLOWER = 2.0  # children sample at twice the main interval: half the cost, enough samples for a part
 SKIPPED = "skipped.log"
 
 _config: dict[str, Any] | None = None  # set in the parent while a run captures children
@@ -68,7 +69,7 @@ class _ChildSampler:
         self.t0 = time.perf_counter()
         self.pid = os.getpid()
         self.done = False
-        self.sampler = Sampler(interval_s, thread_id=threading.get_ident())
+        self.sampler = Sampler(interval_s * SLOWER, thread_id=threading.get_ident())
         self.sampler.start()
 
     def finish(self) -> None:
@@ -83,10 +84,10 @@ class _ChildSampler:
             if life < MIN_LIFE_S or not self.sampler.records:
                 _note(self.folder, role, name, "short")
                 return
-            from advisor.capture.partbuild import summarize
+            from advisor.capture.partbuild import summarize_sampler
             from advisor.parts import part_to_json
 
-            part = summarize(self.sampler.to_raw(), role, name, life, skip_root=self.inherited)
+            part = summarize_sampler(self.sampler, role, name, life, skip_root=self.inherited)
             _write_part(self.folder, {"pid": self.pid, **part_to_json(part)}, role, name)
         except Exception as exc:  # a child's failure to profile is a warning, never an error
             _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])

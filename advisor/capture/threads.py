@@ -68,14 +68,13 @@ class ThreadSamplers:
 
     def parts(self, user: Any = None) -> tuple[tuple[Any, ...], list[str]]:
         """One part per sampled thread that gave samples, in order of appearance; notes."""
-        from advisor.capture.partbuild import summarize
+        from advisor.capture.partbuild import summarize_sampler
 
         out, now = [], time.perf_counter()
         for t, (s, t0) in self._sampled.items():
             if s is None or not s.records:
                 continue
-            raw = s.to_raw()
-            wall = raw.samples[-1].t - t0 if raw.samples else now - t0
-            out.append(summarize(raw, "thread", t.name[:80], max(wall, 0.0), user))
+            last = s.records.read[-1] if len(s.records) else now
+            out.append(summarize_sampler(s, "thread", t.name[:80], max(last - t0, 0.0), user))
         notes = [f"{self.over_cap} more threads beyond the first {MAX_THREADS} were not sampled"] if self.over_cap else []
         return tuple(out), notes

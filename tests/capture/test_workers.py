@@ -183,3 +183,32 @@ def test_part_json_round_trip_and_bad_input():
     bad["split"] = [1, 2]
     with pytest.raises(ValueError):
         part_from_json(bad)
+
+
+def test_a_child_that_cannot_write_its_part_warns_and_the_job_goes_on(tmp_path):
+    body = """
+import json, multiprocessing as mp, os, shutil
+
+def crunch(n):
+    return sum(k * k % 7 for k in range(n))
+
+def train_step(i):
+    return i + 1
+
+if __name__ == "__main__":
+    shutil.rmtree(json.loads(os.environ["ADVISOR_CHILDREN"])["dir"])  # the children's folder is gone
+    with mp.get_context("fork").Pool(2) as pool:
+        print("total", sum(pool.map(crunch, [300_000] * 4, chunksize=1)))
+    for i in range(5):
+        train_step(i)
+"""
+    path = tmp_path / "train.py"
+    path.write_text(body)
+    run = Spawned(["profile", "--out", str(tmp_path / "out"), "--format", "json", str(path)], cwd=tmp_path)
+    code, stdout, stderr = run.finish(timeout=TIMEOUT)
+    assert code == 0, stderr[-3000:]
+    assert "total " in stdout
+    assert "could not profile child process" in stderr
+    assert "Traceback" not in stderr
+    profile = Profile.load(tmp_path / "out" / "profile.json")
+    assert not profile.parts
