@@ -58,3 +58,25 @@ def test_a_profile_with_parts_round_trips(tmp_path):
     p = _profile(1.0)
     p.save(tmp_path / "p.json")
     assert Profile.load(tmp_path / "p.json").parts == p.parts
+
+
+def test_merge_shows_each_ranks_workers_and_pipeline_verdict():
+    from pathlib import Path
+
+    from advisor.merge.core import merge
+    from advisor.merge.load import RankProfile
+    from advisor.render.merge import render_merged_html, render_merged_text
+
+    ranks = []
+    for r, wait in ((0, 0.1), (1, 5.0)):
+        p = _profile(wait)
+        p = replace(p, environment={**p.environment, "distributed": {"rank": r, "world_size": 2, "run_id": "x"}})
+        ranks.append(RankProfile(r, Path(f"/x/rank-{r}/profile.json"), p))
+    m = merge(ranks)
+    assert [(p.rank, p.role, p.name) for p in m.processes] == [(0, "worker", "worker 0"), (0, "worker", "worker 1"),
+                                                                (1, "worker", "worker 0"), (1, "worker", "worker 1")]
+    assert m.pipelines[0][1].startswith("workers keep up") and "waits 33%" in m.pipelines[1][1]
+    text = render_merged_text(m)
+    assert "input pipeline, rank 1: the main process waits 33%" in text
+    assert "rank 1 worker worker 0" in text
+    assert "Workers and threads" in render_merged_html(m)
