@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from advisor.capture.guard import _real_exit  # the real one, bound before any run replaced os._exit
+
 ENV = "ADVISOR_CHILDREN"
 MIN_LIFE_S = 0.2  # a child shorter than this is counted, not sampled into a file
 MAX_FILES = 32
@@ -45,7 +47,6 @@ SKIPPED = "skipped.log"
 
 _config: dict[str, Any] | None = None  # set in the parent while a run captures children
 _registered = False
-_real_exit = os._exit
 _child: _ChildSampler | None = None
 _counts = {"forked": 0, "spawned": 0}
 
