@@ -69,7 +69,9 @@ class _ChildSampler:
         self.inherited = inherited  # frames the fork copied from the parent's stack (its script, advisor)
         self.t0 = time.perf_counter()
         self.pid = os.getpid()
-        self.done = False
+        self.done = False  # finishing has begun
+        self.finished = False  # ... and ended
+        self.term_pending = False  # SIGTERM came while the part was being written: die right after
         self.sampler = Sampler(interval_s * SLOWER, thread_id=threading.get_ident())
         self.sampler.start()
 
@@ -92,6 +94,10 @@ class _ChildSampler:
             _write_part(self.folder, {"pid": self.pid, **part_to_json(part)}, role, name)
         except Exception as exc:  # a child's failure to profile is a warning, never an error
             _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])
+        finally:
+            self.finished = True
+            if self.term_pending:
+                _die_of_sigterm()
 
 
 def _role() -> tuple[str, str]:
@@ -107,6 +113,7 @@ def _role() -> tuple[str, str]:
 
 def _note(folder: str, role: str, name: str, why: str) -> None:
     """One short line per child not written (O_APPEND: lines from many children do not interleave)."""
+    os.makedirs(folder, exist_ok=True)  # the parent removes it when empty as it ends
     fd = os.open(os.path.join(folder, SKIPPED), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, f"{why}\t{role}\t{name}\n".encode("utf-8", "backslashreplace"))
@@ -117,6 +124,7 @@ def _note(folder: str, role: str, name: str, why: str) -> None:
 def _write_part(folder: str, data: dict[str, Any], role: str, name: str) -> None:
     """Claim the first free ``part-K.json`` (K < MAX_FILES) and fill it atomically."""
     blob = json.dumps(data, separators=(",", ":")).encode()
+    os.makedirs(folder, exist_ok=True)
     for k in range(MAX_FILES):
         path = os.path.join(folder, f"part-{k}.json")
         try:
@@ -138,8 +146,19 @@ def _exit_then(code: int = 0) -> None:
 
 
 def _on_term(signum: int, frame: Any) -> None:
-    if _child is not None:
-        _child.finish()
+    child = _child
+    if child is not None and child.done and not child.finished:
+        # It was leaving anyway (a pool worker got its sentinel as the pool terminated): the write under
+        # way ends first, then the process dies of this SIGTERM.
+        child.term_pending = True
+        return
+    if child is not None:
+        child.finish()
+    _die_of_sigterm()
+
+
+def _die_of_sigterm() -> None:
+    """End as SIGTERM would have ended the process without advisor."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -181,8 +200,7 @@ def start_spawned() -> None:
         folder, interval = str(cfg["dir"]), float(cfg["interval_s"])
     except (ValueError, KeyError, TypeError):
         return
-    if os.path.isdir(folder):
-        _start_in_child(folder, interval)
+    _start_in_child(folder, interval)
 
 
 # ---- in the parent -----------------------------------------------------------------------------------
@@ -220,6 +238,10 @@ class ChildCapture:
     def close(self) -> None:
         global _config
         _config = None
+        try:
+            self.folder.rmdir()  # only when empty: a run without children leaves no folder behind
+        except OSError:
+            pass
         if self._saved_env is None:
             os.environ.pop(ENV, None)
         else:

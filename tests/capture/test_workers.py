@@ -80,6 +80,7 @@ def test_children_off_profiles_no_worker(tmp_path):
     pytest.importorskip("torch")
     profile, _ = _profile(tmp_path, DATALOADER.replace("240", "40"), "--children", "off")
     assert not profile.parts
+    assert not (tmp_path / "out" / "workers").exists()  # nothing left behind when no child wrote
 
 
 def test_pool_of_many_short_children_stays_bounded(tmp_path):
@@ -196,7 +197,9 @@ def train_step(i):
     return i + 1
 
 if __name__ == "__main__":
-    shutil.rmtree(json.loads(os.environ["ADVISOR_CHILDREN"])["dir"])  # the children's folder is gone
+    folder = json.loads(os.environ["ADVISOR_CHILDREN"])["dir"]
+    shutil.rmtree(folder)
+    open(folder, "w").close()  # the children's folder is now a file: no child can write there
     with mp.get_context("fork").Pool(2) as pool:
         print("total", sum(pool.map(crunch, [300_000] * 4, chunksize=1)))
     for i in range(5):
