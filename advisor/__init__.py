@@ -5,13 +5,37 @@ Pipeline: capture → model.Profile → analysis.Analysis → costmodel → rend
 Importing ``advisor`` does not import pandas, jinja2 or xlsxwriter.
 """
 
+from typing import TYPE_CHECKING
+
 from advisor._version import __version__
-from advisor.analysis import Analysis, Hotspot, analyze
-from advisor.api import ProfileOptions, profile_script, profiling
-from advisor.capture.runner import Target
-from advisor.errors import (AdvisorError, ConfigError, OutputError, ProfileFormatError, RenderError,
-                            StepNotFound, UsageError)
-from advisor.model import Profile, Split
+
+# Loaded on first use (PEP 562): a spawned child process that only starts advisor's sampler
+# (capture/children.py) does not pay for the analysis and API modules.
+_LAZY = {"Analysis": "advisor.analysis", "Hotspot": "advisor.analysis", "analyze": "advisor.analysis",
+         "ProfileOptions": "advisor.api", "profile_script": "advisor.api", "profiling": "advisor.api",
+         "Target": "advisor.capture.runner", "Profile": "advisor.model", "Split": "advisor.model",
+         **{name: "advisor.errors" for name in ("AdvisorError", "ConfigError", "OutputError", "ProfileFormatError",
+                                                "RenderError", "StepNotFound", "UsageError")}}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.analysis import Analysis, Hotspot, analyze
+    from advisor.api import ProfileOptions, profile_script, profiling
+    from advisor.capture.runner import Target
+    from advisor.errors import (AdvisorError, ConfigError, OutputError, ProfileFormatError, RenderError,
+                                StepNotFound, UsageError)
+    from advisor.model import Profile, Split
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'advisor' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AdvisorError", "Analysis", "ConfigError", "Hotspot", "OutputError", "Profile", "ProfileFormatError",

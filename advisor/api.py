@@ -42,6 +42,8 @@ class ProfileOptions:
     max_steps: int | None = None
     user_code: tuple[str, ...] = field(default_factory=tuple)
     timing: str = "exact"  # "exact": time the step's calls (capture/steptimer.py); "sampled": samples only
+    threads: str = "main"  # "all": every Python thread, each its own part (capture/threads.py)
+    children: str = "on"  # "on": child processes sample themselves (capture/children.py), sample mode only
 
     def check(self) -> None:
         if self.mode not in ("sample", "cprofile", "pyinstrument"):
@@ -50,6 +52,10 @@ class ProfileOptions:
             raise UsageError(f"--interval must be between 0 and 10 seconds, got {self.interval_s}")
         if self.timing not in ("exact", "sampled"):
             raise UsageError(f"unknown --step-timing {self.timing!r}; choose exact or sampled")
+        if self.threads not in ("main", "all"):
+            raise UsageError(f"unknown --threads {self.threads!r}; choose main or all")
+        if self.children not in ("on", "off"):
+            raise UsageError(f"unknown --children {self.children!r}; choose on or off")
         if self.warmup < 0:
             raise UsageError("--warmup must be 0 or more")
         if self.max_steps is not None and self.max_steps < 1:
@@ -114,6 +120,7 @@ class _Both:
 
     def __init__(self, main, extra, progress=None) -> None:
         self.main, self.extra, self.progress = main, extra, progress
+        self.side: list[Any] = []  # other threads' samplers (--threads all): started and stopped with the rest
         self.on_stop: Any = None  # the run guard's shield: from here on Ctrl-C cannot lose the profile
         self._stopped = False
         self._stop_lock = threading.Lock()
@@ -135,6 +142,8 @@ class _Both:
         if self.extra is not None:
             self.extra.start()
         self.main.start()
+        for s in self.side:
+            s.start()
 
     def stop(self) -> None:
         """Stop everything once (the run's end and a guard's save may both ask)."""
@@ -145,6 +154,8 @@ class _Both:
                 return
             self._stopped = True
         self.main.stop()
+        for s in self.side:
+            s.stop()
         if self.extra is not None:
             self.extra.stop()
         if self.progress is not None:
@@ -180,6 +191,7 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     command = {"kind": target.kind, "target": target.name, "args": list(target.args), "cwd": os.getcwd()}
     both = _Both(profiler, watcher, progress)
+    side = _side_capture(options, out, both)
     t0 = time.perf_counter()
     pid = os.getpid()
     recursion_limit = sys.getrecursionlimit()
@@ -203,6 +215,7 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
                                 wall_s=time.perf_counter() - t0, started_at=started, step_spec=options.step,
                                 warmup=options.warmup, user_code=user)
         if final:
+            profile = side.attach(profile, user)
             saved["profile"] = profile
         if out is None:
             return None
@@ -220,6 +233,7 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
         sampler.on_stop = lambda: guard.request_stop(StopProfiling, Outcome(0, "max-steps", ""))
     both.on_stop = guard.shield
     guard.install()
+    side.install()  # after the guard: a forked child's hooks run after the guard's reset
     # advisor's own objects (its modules, typer, rich, the config...) go to the permanent generation, so
     # the script's collections do not walk tens of thousands of objects a plain run does not have.
     import gc
@@ -238,12 +252,22 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
         guard.save_final(outcome)
     finally:
         if os.getpid() == pid:
+            side.close()
             guard.close()
             gc.unfreeze()
     profile = saved["profile"]
     if options.step and profile.step is None:
         raise_step_not_found(options.step, profile)
     return profile
+
+
+def _side_capture(options: ProfileOptions, out: Path | None, both: _Both) -> Any:
+    """Other threads (``--threads all``) and child processes of the run, captured beside the step thread
+    (sample mode only; see ``capture/sides.py``)."""
+    from advisor.capture.sides import SideCapture
+
+    return SideCapture(options.mode == "sample" and options.threads == "all",
+                       options.mode == "sample" and options.children == "on", out, options.interval_s, both)
 
 
 # Every file a run writes into --out; a new run moves the previous run's into --out/previous/ first, so

@@ -22,7 +22,7 @@ from advisor.ranks import rank_out_dir
 from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
-_VALUE_OPTIONS = {"--step-timing", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o",
+_VALUE_OPTIONS = {"--step-timing", "--threads", "--children", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o",
                   "--config", "-c", "--user-code", "--export", "-m", "--format", "--only", "--steps", "--rounds", "--budget",
                   "--python"}
 
@@ -85,6 +85,8 @@ def profile(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
     step_timing: str = typer.Option("exact", "--step-timing", help="exact (time each step call once the step is known) or sampled."),
     checkpoint: Optional[float] = typer.Option(None, "--checkpoint", help="Seconds between checkpoints of the profile (default 60; kept if the run is killed)."),
+    threads: str = typer.Option("main", "--threads", help="main (the step thread) or all (every Python thread, each with its own split)."),
+    children: str = typer.Option("on", "--children", help="on (sample forked/spawned child processes: DataLoader workers, pools) or off."),
     try_: bool = typer.Option(False, "--try", help="Then try what the advice suggests, each in a fresh run (advisor try)."),
 ) -> None:
     """Run a script unmodified, profile its training step, save and summarize the profile."""
@@ -95,7 +97,7 @@ def profile(
     target = _target(ctx, script, module, "profile")
     out = rank_out_dir(out.absolute(), os.environ)  # absolute: the script may chdir; rank-N/ under torchrun
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
-                             user_code=tuple(user_code), timing=step_timing)
+                             user_code=tuple(user_code), timing=step_timing, threads=threads, children=children)
     options.check()
     check_exports(export, mode)
     cfg = load_cost_config(config)  # ConfigError (exit 2) names the key path, before any script runs

@@ -9,6 +9,8 @@ plus ``total``:
   the step) and the leaf frame. Group it by any column instead of writing loops.
 * ``hotspots_frame(analysis)`` — one row per hotspot, as the terminal and report rank them.
 * ``steps_frame(profile)`` — one row per measured step (warm-up excluded): its duration.
+* ``processes_frame(profile)`` — the main thread and each worker, child-process group and thread.
+* ``part_functions_frame(profile)`` — the top functions of each worker, child process and thread.
 
 pandas is imported inside each function: nothing loaded while a script is profiled imports it.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.model import BUCKETS, Profile, StackRecord
+from advisor.model import BUCKETS, Profile, Split, StackRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -94,3 +96,29 @@ def steps_frame(profile: Profile) -> pd.DataFrame:
 
     durations = list(profile.step.durations_s) if profile.step is not None else []
     return pd.DataFrame({"duration_s": pd.Series(durations, dtype=float)}).rename_axis("step")
+
+
+def processes_frame(profile: Profile) -> pd.DataFrame:
+    """One row per sampled thread or process group: the main thread first (role ``main``, its whole
+    run), then ``Profile.parts`` (DataLoader ``worker``s, other ``child`` processes, ``thread``s): ``role``,
+    ``name``, ``processes`` summed into the row, ``wall_s``, ``samples``, seconds per bucket and ``total``."""
+    import pandas as pd
+
+    main = sum((r.split for r in profile.stacks), start=Split())
+    rows = [("main", "main thread", 1, profile.wall_s, profile.samples, *main.as_list(), main.total)]
+    rows += [(p.role, p.name, p.processes, p.wall_s, p.samples, *p.split.as_list(), p.split.total)
+             for p in profile.parts]
+    return pd.DataFrame.from_records(rows, columns=["role", "name", "processes", "wall_s", "samples", *BUCKETS,
+                                                    "total"])
+
+
+def part_functions_frame(profile: Profile) -> pd.DataFrame:
+    """One row per (part, function) of ``Profile.parts``: ``role``, ``name``, the function's ``file``,
+    ``qualname``, ``line``, ``user``, self seconds per bucket, ``self_total``, ``inclusive_s``, ``samples``.
+    ``groupby("qualname")`` adds a function up across workers."""
+    import pandas as pd
+
+    rows = [(p.role, p.name, f.key.file, f.key.qualname, f.key.line, f.user, *f.self_split.as_list(),
+             f.self_split.total, f.total.total, f.samples) for p in profile.parts for f in p.functions]
+    return pd.DataFrame.from_records(rows, columns=["role", "name", *KEY_COLUMNS, "user", *BUCKETS, "self_total",
+                                                    "inclusive_s", "samples"])

@@ -18,10 +18,13 @@ import secrets
 import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from advisor import _profile_checks as checks
 from advisor.errors import OutputError, ProfileFormatError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.parts import Part
 
 # Bound at import, before any script runs: a script that replaces json.dumps or os.replace (it happens)
 # does not change how its profile is written.
@@ -311,6 +314,7 @@ class Profile:
     warnings: tuple[str, ...] = ()
     timeline: Timeline | None = None  # None in version-1 files: the step cannot be chosen again
     timings: tuple[StepTiming, ...] = ()
+    parts: tuple[Part, ...] = ()  # other threads and child processes (advisor/parts.py); absent: none sampled
     format: str = FORMAT
     version: int = VERSION
 
@@ -368,6 +372,7 @@ class Profile:
             "timeline": None if self.timeline is None else (_timeline_json(self.timeline) if timeline else _MARK),
             "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
                          "exact": t.exact, "how": t.how} for t in self.timings],
+            **({"parts": [_parts.part_to_json(p) for p in self.parts]} if self.parts else {}),
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -671,6 +676,7 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
         # version 1 had neither (migration: no timeline, no timings; the saved step stands as it is)
         timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks), version),
         timings=_parse_timings(d.get("timings", []), n),
+        parts=_parts.parts_from_json(d.get("parts")),
     )
 
 
@@ -718,3 +724,6 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> Path:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     return path
+
+
+import advisor.parts as _parts  # noqa: E402  (parts.py builds on Split and FrameKey above)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from advisor.analysis.hotspots import Hotspot, LineHeat, rank_hotspots
+from advisor.analysis.workers import PipelineView, gil_caveats, pipeline_view
 from advisor.model import Profile, Split, StepStats
 
 MIN_TRUSTED_SAMPLES = 200
@@ -25,6 +26,7 @@ class Analysis:
     hotspots: tuple[Hotspot, ...]
     caveats: tuple[str, ...]
     count_exact: bool = False  # step count and times from recorded boundaries; else sampled estimates
+    pipeline: PipelineView | None = None  # workers, child processes, threads (analysis/workers.py)
 
     @property
     def step_s(self) -> float:
@@ -78,8 +80,10 @@ def _analyze(profile: Profile) -> Analysis:
                        f"{sampled_cpu:.2f} s on a CPU: part of what reads as waiting was CPU work "
                        "(a very busy machine, or other Python threads holding the GIL)")
     exact = step is not None and (step.count_exact or profile.mode == "cprofile")
+    caveats.extend(gil_caveats(profile))
     return Analysis(profile, name, reason, step_split, samples, profile.region_split("warmup"),
-                    profile.region_split("outside"), stats, rank_hotspots(profile), tuple(caveats), exact)
+                    profile.region_split("outside"), stats, rank_hotspots(profile), tuple(caveats), exact,
+                    pipeline_view(profile, step_split.total))
 
 
 __all__ = ["Analysis", "Hotspot", "LineHeat", "analyze", "rank_hotspots"]

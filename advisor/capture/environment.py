@@ -103,6 +103,8 @@ def collect_environment(env: Mapping[str, str] | None = None) -> dict[str, objec
         "cores": os.cpu_count() or 1,
         "switch_interval_s": sys.getswitchinterval(),
         "threads": _threads(),  # cores available vs threads in use (the threads item, costmodel/items.py)
+        # False only on a free-threaded build running without the GIL (3.13t+): the split reads differently
+        "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
         "libraries": libs,
         "advisor": __version__,
         "hostname": _gethostname(),

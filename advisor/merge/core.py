@@ -88,6 +88,20 @@ class MergeAdvice:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessRow:
+    """A DataLoader worker, child-process group or thread of one rank (its ``Profile.parts``): its own split
+    (seconds over the run, not per step), top function and verdict (``analysis/workers.py``)."""
+
+    rank: int
+    role: str
+    name: str
+    processes: int
+    split: Split
+    hotspot: str | None
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
 class Merged:
     """Everything ``advisor merge`` reports; renderers only format it."""
 
@@ -104,6 +118,8 @@ class Merged:
     hotspots: tuple[MergedHotspot, ...]
     advice: tuple[MergeAdvice, ...]
     notes: tuple[str, ...]
+    processes: tuple[ProcessRow, ...] = ()  # every rank's workers and threads, rank by rank
+    pipelines: tuple[tuple[int, str], ...] = ()  # (rank, input-pipeline verdict) where the rank had workers
 
     @property
     def spread_share(self) -> float:
@@ -201,7 +217,24 @@ def merge(ranks: list[RankProfile], notes: Iterable[str] = ()) -> Merged:
     hosts = tuple(dict.fromkeys(r.host for r in rows))
     merged = Merged(tuple(rows), world, ranks[0].run_id, hosts, slowest, stragglers, median, typical,
                     max(busy) - min(busy), max(busy) - typical, _merged_hotspots(frames, rows), (), tuple(notes))
-    return replace(merged, advice=advise_merged(merged, any(cuda_seen(rp.profile) for rp in ranks)))
+    processes, pipelines = _processes(ranks)
+    return replace(merged, advice=advise_merged(merged, any(cuda_seen(rp.profile) for rp in ranks)),
+                   processes=processes, pipelines=pipelines)
+
+
+def _processes(ranks: list[RankProfile]) -> tuple[tuple[ProcessRow, ...], tuple[tuple[int, str], ...]]:
+    """Each rank's workers, child processes and threads, with the rank's input-pipeline verdict."""
+    rows, verdicts = [], []
+    for rp in ranks:
+        view = analyze(rp.profile).pipeline
+        if view is None:
+            continue
+        for v in (*view.workers, *view.children, *view.threads):
+            rows.append(ProcessRow(rp.rank, v.part.role, v.part.name, v.part.processes, v.part.split, v.hotspot,
+                                   v.verdict))
+        if view.verdict:
+            verdicts.append((rp.rank, view.verdict))
+    return tuple(rows), tuple(verdicts)
 
 
 def _coverage_notes(ranks: list[RankProfile], rows: list[RankRow], world: int) -> list[str]:

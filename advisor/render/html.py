@@ -342,4 +342,13 @@ def render_html(advice: Advice) -> str:
         flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
         buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
         target=os.path.basename(a.profile.command.target),
-        css=env.globals["asset"]("report.css"), js=env.globals["asset"]("report.js"))
+        css=env.globals["asset"]("report.css"), js=env.globals["asset"]("report.js"), workers=_workers(a))
+
+
+def _workers(a: Any) -> Any:
+    """The "Workers and threads" section, escaped by ``render.parts`` itself."""
+    from markupsafe import Markup
+
+    from advisor.render.parts import parts_html
+
+    return Markup(parts_html(a.pipeline))

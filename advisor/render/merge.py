@@ -88,8 +88,21 @@ def render_merged_text(m: Any) -> str:
     if ops:
         out.append(f"{WAIT_LABEL}, per step: " + " · ".join(ops))
     out += [f"advice: {a.text}" if a.kind != "caveat" else f"caveat: {a.text}" for a in m.advice]
+    out += process_lines(m)
     out += [f"note: {printable(n)}" for n in m.notes]
     return "\n".join(out) + "\n"
+
+
+def process_lines(m: Any) -> list[str]:
+    """Each rank's input-pipeline verdict and its workers / threads, one line each."""
+    out = [f"input pipeline, rank {rank}: {printable(text)}" for rank, text in getattr(m, "pipelines", ())]
+    for p in getattr(m, "processes", ())[:TEXT_HOTSPOTS * 2]:
+        many = f" ×{p.processes}" if p.processes > 1 and p.role != "thread" else ""
+        sh = p.split.shares()
+        split = "/".join(fmt_pct(sh[b]) for b in ("interpreted", "native", "waiting", "gc"))
+        out.append(f"  rank {p.rank} {p.role} {printable(p.name)}{many}: {split} · top "
+                   f"{printable(p.hotspot or '—')} · {printable(p.verdict)}")
+    return out
 
 
 def merged_to_json(m: Any) -> dict[str, Any]:

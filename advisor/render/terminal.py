@@ -98,6 +98,9 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
         console.print("no user-code hotspots in the measured step")
     if advice is not None:
         console.print(Text.assemble(("plan: ", "bold"), printable(plan_line(advice))))
+    from advisor.render.parts import render_parts
+
+    render_parts(analysis.pipeline, console)
     for c in analysis.caveats:
         console.print(Text(f"note: {printable(c)}", style="yellow"))
     if p.outcome.stopped_by != "exit" or p.outcome.exit_code:
