@@ -383,9 +383,11 @@ wall_ns(void)
    Counting the thread's own CPU time, not wall time, keeps a thread that was preempted (a busy machine)
    from looking stuck: the sampler spins SPIN_NS, then naps so that the thread can run (on a busy machine
    the sampler's own wake-up may have taken its core), up to WAIT_NS. A thread that does not run
-   meanwhile is KIND_PREEMPTED (under a call) or KIND_PREEMPTED_OP (under another operator); under a
-   generic + - * @ (call_ops marks 3, with an operand in sure_opargs) it is C, since the interpreter
-   specializes those for ints and floats. One that ran more than SHORT_NS before the second read is
+   meanwhile is KIND_PREEMPTED (under a call) or KIND_PREEMPTED_OP (under another operator). A generic
+   + - * @ (call_ops marks 3, with an operand in sure_opargs) is C at once, watched or not: the
+   interpreter specializes those for two ints or two floats, so the generic form runs another type's C
+   slot (a NumPy array: under a microsecond, too short to watch with system calls; an int times a float
+   is the one Python case it misreads). One that ran more than SHORT_NS before the second read is
    KIND_SAME_LONG or KIND_MOVED_LONG: a loop of tiny calls may be back on the instruction by then, a C
    call of some length may have ended. The sampler judges all these by the record of reads at the same
    instruction (*site): C, moved on, blocked, or the long reads' proportion. */
@@ -408,6 +410,10 @@ current_kind(PyThreadState *t, void **site)
         return KIND_BYTECODE;
     }
     *site = instr;
+    unsigned char oparg;
+    if (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1) && sure_opargs[oparg]) {
+        return KIND_C_CALL;  /* a generic + - * @: not two ints or two floats, another type's C slot */
+    }
     long long c0 = cpu_ns(), w0 = wall_ns(), c1 = c0, waited = 0, dwell = call_ops[op] == 1 ? DWELL_NS : DWELL_OP_NS;
     if (c0 < 0) {
         return KIND_UNKNOWN;
@@ -434,10 +440,6 @@ current_kind(PyThreadState *t, void **site)
         c1 = cpu_ns();
     }
     if (c1 < 0 || c1 - c0 < dwell) {  /* it did not run: the instruction alone */
-        unsigned char oparg;
-        if (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1) && sure_opargs[oparg]) {
-            return KIND_C_CALL;
-        }
         return call_ops[op] == 1 ? KIND_PREEMPTED : KIND_PREEMPTED_OP;
     }
     current_instr(t, &frame2, &instr2);

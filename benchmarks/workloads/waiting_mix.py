@@ -37,6 +37,8 @@ lock_requests: queue.Queue = queue.Queue()
 batch_requests: queue.Queue = queue.Queue()
 batches: queue.Queue = queue.Queue()
 TEXT = "the quick brown fox jumps over the lazy dog " * 40
+# Split once: str.split is C (a fifth of the phase when done per record), and this phase is pure Python.
+WORDS = TEXT.split()
 
 
 def _lock_holder():
@@ -55,7 +57,7 @@ def _batch_maker():
 def py_parse():
     counts = {}
     for _ in range(40):
-        for word in TEXT.split():
+        for word in WORDS:
             counts[word] = counts.get(word, 0) + 1
     return counts
 
