@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.capture.columns import Columns
 from advisor.capture.build import UserCode
 from advisor.capture.raw import RawCapture, RawSample
 from advisor.model import FrameKey, Split
@@ -26,9 +27,10 @@ def summarize_sampler(sampler: Any, role: str, name: str, wall_s: float, user: U
     acc = _Acc()
     for lo in range(0, n, CHUNK * k):
         hi = min(lo + CHUNK * k, n)
-        rows = zip(cols.wake[lo:hi:k], cols.read[lo:hi:k], cols.weight[lo:hi:k], cols.state[lo:hi:k],
-                   cols.gc[lo:hi:k], cols.sid[lo:hi:k], cols.same[lo:hi:k], cols.latency[lo:hi:k])
-        acc.add(sampler._raw(rows, sampler.stacks).samples, k)
+        rows = Columns()  # every k-th sample of this chunk (array slices are copies)
+        for col in Columns.__slots__:
+            setattr(rows, col, getattr(cols, col)[lo:hi:k])
+        acc.add(list(sampler._raw(rows, sampler.stacks).samples), k)
     return acc.part(role, name, wall_s, user or UserCode.default(), skip_root)
 
 
