@@ -21,9 +21,9 @@ the experiments package.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Protocol
 
+from advisor import units
 from advisor.costmodel import formulas as fm
 from advisor.costmodel.types import Range, TargetEstimate
 
@@ -49,11 +49,7 @@ class Measurement(Protocol):
 
 def fmt_x(x: float | None) -> str:
     """``1.90×``, ``12.3×``, ``∞×``; ``?`` for no figure."""
-    if x is None:
-        return "?"
-    if not math.isfinite(x):
-        return "∞×"
-    return f"{x:.2f}×" if x < 10 else f"{x:.1f}×"
+    return "?" if x is None else units.fmt_x(x)
 
 
 def is_measured(t: Any) -> bool:

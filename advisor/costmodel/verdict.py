@@ -22,18 +22,13 @@ from __future__ import annotations
 import math
 
 from advisor.analysis import Hotspot
+from advisor.units import fmt_usd, fmt_x
 from advisor.costmodel.config import CostConfig
 from advisor.costmodel.types import (ACCELERATOR, FIX_IO, JIT_VECTORIZE, LEAVE, PORT, TUNE_GC, Category,
                                      TargetEstimate)
 
 
-def money(usd: float) -> str:
-    """``$1,234``, or ``-$56`` for a loss."""
-    return f"-${-usd:,.0f}" if usd < 0 else f"${usd:,.0f}"
-
-
-def times(x: float) -> str:
-    return "∞×" if math.isinf(x) else f"{x:.2f}×"
+money, times = fmt_usd, fmt_x  # the cost model's sentences word figures as the renderers do (advisor/units.py)
 
 
 def _return(e: TargetEstimate) -> float:

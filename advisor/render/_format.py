@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from advisor.costmodel.types import Range
+from advisor.units import fmt_usd, fmt_x  # noqa: F401  (one formatter for every layer)
 
 
 # ---- formatting --------------------------------------------------------------------------------------
@@ -31,23 +32,6 @@ def fmt_duration(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds * 1e6:.3g} µs"
-
-
-def fmt_x(value: float) -> str:
-    """A speedup: ``1.84×``; below 1 it is a slowdown and still printed as a factor."""
-    if not math.isfinite(value):
-        return "∞×"
-    return f"{value:.2f}×" if value < 10 else f"{value:.1f}×" if value < 100 else f"{value:,.0f}×"
-
-
-def fmt_usd(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    sign = "−" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        return f"{sign}${v / 1e6:.2f}M"
-    return f"{sign}${v:,.0f}"
 
 
 def fmt_months(value: float | None) -> str:
