@@ -127,11 +127,24 @@ MIN_CALL_S = 2e-8  # the cheapest Python-level call (tens of ns on 3.11+): no fu
 
 
 def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
-    """The most calls per step the hotspot can have: its inclusive time per step over the cheapest
-    Python call (``MIN_CALL_S``). Where the count is not exact, the boundary cost's worst case uses this."""
+    """The most calls per step the hotspot can have: its inclusive time per step over the shortest a call
+    can be. Where the count is not exact, the boundary cost's worst case uses this.
+
+    That shortest call is the cheapest Python call (``MIN_CALL_S``), unless the sampler saw the calls last:
+    a call seen across k consecutive samples (the same frame, not a new call) lasted at least k − 1
+    intervals, and where the seen calls span two samples or more on average, the calls are taken to be
+    that long (back-to-back tiny calls read as a new call at every sample, one sample each)."""
     if analysis.step_s <= 0:
         return 1.0
-    return max(1.0, h.inclusive_split.total / analysis.step_s * step_mean_s(analysis) / MIN_CALL_S)
+    per_step = h.inclusive_split.total / analysis.step_s * step_mean_s(analysis)
+    shortest = MIN_CALL_S
+    prof = analysis.profile
+    seen = next((c for c in prof.candidates if c.frame == h.frame), None)
+    if seen is not None and seen.calls > 0 and prof.interval_s > 0:
+        span = seen.inclusive_s / seen.calls / prof.interval_s  # samples per seen call, on average
+        if span >= 2:
+            shortest = max(shortest, (span - 1) * prof.interval_s)
+    return max(1.0, per_step / shortest)
 
 
 def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
