@@ -27,6 +27,7 @@ is missing, and the parent says how many of the children it started are missing.
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import json
 import os
 import re
@@ -80,6 +81,7 @@ class _ChildSampler:
         if self.done or os.getpid() != self.pid:
             return
         self.done = True
+        watchdog = _arm_watchdog()
         try:
             self.sampler.stop()
             life = time.perf_counter() - self.t0
@@ -95,9 +97,25 @@ class _ChildSampler:
         except Exception as exc:  # a child's failure to profile is a warning, never an error
             _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])
         finally:
+            if watchdog:
+                faulthandler.cancel_dump_traceback_later()
             self.finished = True
             if self.term_pending:
                 _die_of_sigterm()
+
+
+FINISH_LIMIT_S = 10.0  # the most a child may spend writing its part before it leaves without it
+
+
+def _arm_watchdog() -> bool:
+    """A child must never hang its pool (``Pool.terminate`` joins every worker): if writing the part
+    takes longer than ``FINISH_LIMIT_S``, faulthandler's C watchdog (it needs no GIL) prints where it
+    stuck and ends the child with exit code 1 (a child that had armed its own dump_traceback_later loses it)."""
+    try:
+        faulthandler.dump_traceback_later(FINISH_LIMIT_S, exit=True)
+        return True
+    except (RuntimeError, ValueError, OSError):
+        return False
 
 
 def _role() -> tuple[str, str]:
