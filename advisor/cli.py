@@ -356,17 +356,8 @@ def run(argv: list[str] | None = None, standalone: bool = True) -> int:
                                 obj={"script_args": tuple(script_args)}), debug)
 
 
-def _click_exceptions() -> Any:
-    """typer ≥ 0.20 vendors click as ``typer._click``; older ones use click itself."""
-    try:
-        from typer._click import exceptions  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - older typer
-        from click import exceptions
-    return exceptions
-
-
 def _guarded(call: Callable[[], Any], debug: bool = False) -> int:
-    click = _click_exceptions()
+    from typer._click import exceptions as click  # typer ≥ 0.26 vendors click (pyproject.toml pins it)
 
     try:
         result = call()
