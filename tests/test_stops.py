@@ -262,8 +262,8 @@ def test_module_form_from_the_folder_that_holds_the_package(tmp_path):
     pkg = tmp_path / "mypkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "__main__.py").write_text("from mypkg.core import train_step\nfor _ in range(20):\n    train_step()\n")
-    (pkg / "core.py").write_text("def train_step():\n    return sum(range(100000))\n")
+    (pkg / "__main__.py").write_text("from mypkg.core import train_step\nfor _ in range(40):\n    train_step()\n")
+    (pkg / "core.py").write_text("def train_step():\n    return sum(range(1_000_000))\n")
     # the console script (its own folder, not the cwd, is first on sys.path), run from the package's parent
     r = subprocess.run([str(exe), "profile", "-q", "--out", str(tmp_path / "o"), "-m", "mypkg"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
