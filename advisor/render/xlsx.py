@@ -28,6 +28,7 @@ from advisor.render._xlsx_layout import (  # noqa: F401  (re-exported: advisor.r
     SUMMARY_COLUMNS, _compact, _finite, _Input, _levels, _new_cache, _num, _payback_cache, _rng, collect_inputs,
     name_part, safe_text, target_names)
 from advisor.render._xlsx_measured import measured_end_to_end, measured_new_share, write_measured
+from advisor.render._xlsx_profile import plan_chart, write_profile
 from advisor.render.csv_export import kernel_table, render_kernels_csv  # noqa: F401
 
 
@@ -314,7 +315,7 @@ class _Book:
         self._totals(ws, r, advice, prows, pcol)
         ws.freeze_panes(top + 2, 1)
         if prows:
-            self._chart(ws, prows, pcol, r + 3)
+            plan_chart(self.wb, ws, prows, pcol, r + 3)
 
     def _totals(self, ws: Any, r: int, advice: Advice, prows: list[int], pcol: dict[str, str]) -> None:
         """The plan's total under the Summary's own headers: the cumulative figures over the recommended
@@ -347,61 +348,6 @@ class _Book:
                   "or re-decide them (run `advisor report --config` for that). The Why column is advisor's "
                   "text as generated: its figures do not recalculate.", self.f("note"))
 
-    def _chart(self, ws: Any, prows: list[int], pcol: dict[str, str], row: int) -> None:
-        first, last = prows[0], prows[-1]
-        chart = self.wb.add_chart({"type": "column"})
-        chart.add_series({"name": "Cumulative end-to-end speedup (typical)",
-                          "categories": f"='Port plan'!${pcol['kernel']}${first}:${pcol['kernel']}${last}",
-                          "values": f"='Port plan'!${pcol['e2e_typical']}${first}:${pcol['e2e_typical']}${last}",
-                          "fill": {"color": "#4472C4"}})
-        line = self.wb.add_chart({"type": "line"})
-        line.add_series({"name": "Cumulative migration cost ($)", "y2_axis": True, "marker": {"type": "circle"},
-                         "categories": f"='Port plan'!${pcol['kernel']}${first}:${pcol['kernel']}${last}",
-                         "values": f"='Port plan'!${pcol['cum_cost']}${first}:${pcol['cum_cost']}${last}",
-                         "line": {"color": "#C55A11"}})
-        chart.combine(line)
-        chart.set_title({"name": "Port plan: speedup and cost as kernels are ported"})
-        chart.set_y_axis({"name": "step speedup (×)"})
-        line.set_y2_axis({"name": "migration cost ($)"})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 760, "height": 340})
-        ws.insert_chart(row, 0, chart)
-
-    # ---- Profile -------------------------------------------------------------------------------------------
-    def write_profile(self, ws: Any, advice: Advice) -> None:
-        """What was measured, for traceability; T (mean step seconds) is the named cell ``step_s``."""
-        a, prof = advice.analysis, advice.analysis.profile
-        st = a.stats
-        ws.set_column(0, 0, 34)
-        ws.set_column(1, 1, 90)
-        self.headers(ws, 0, [("Measured", 34), ("Value", 90)])
-        ws.freeze_panes(1, 0)
-        step_mean = st.mean_s if st.mean_s > 0 else a.step_s
-        shares = a.step_split.shares()
-        rows: list[tuple[str, Any, str]] = [
-            ("Step function", a.step_name, ""), ("How the step was chosen", a.step_reason, ""),
-            ("Mean step (T, used by every formula)", step_mean, "s"), ("Median step", st.median_s, "s"),
-            ("p95 step", st.p95_s, "s"), ("Steps measured", st.count, "int"),
-            ("Warm-up steps dropped", st.dropped_warmup, "int"), ("Measured step time, total", a.step_s, "s"),
-            *((f"Step share: {b}", shares[b], "pct") for b in shares),
-            ("Samples in the step", a.step_samples, "int"), ("Mode", prof.mode, ""),
-            ("Sampling interval", prof.interval_s, "s"), ("Run wall time", prof.wall_s, "s"),
-            ("Started at", prof.started_at, ""),
-            ("Command", prof.command.line(), ""), ("Working folder", prof.command.cwd, ""),
-            ("Outcome", f"{prof.outcome.stopped_by}, exit code {prof.outcome.exit_code}", ""),
-            ("Cost-model config", advice.config_source, ""),
-            *((f"Environment: {k}", v, "") for k, v in sorted(prof.environment.items())),
-            *(("Caveat", c, "") for c in a.caveats), *(("Note", n, "") for n in advice.notes),
-        ]
-        for r, (label, value, fmt) in enumerate(rows, start=1):
-            self.text(ws, r, 0, label)
-            if fmt and isinstance(value, (int, float)):
-                ws.write_number(r, 1, value, self.f("calc", fmt))
-            else:
-                self.text(ws, r, 1, value if isinstance(value, str) else _compact(value))
-            if label.startswith("Mean step"):
-                self.wb.define_name("step_s", f"=Profile!$B${r + 1}")
-
 
 
 # ---- entry points ------------------------------------------------------------------------------------------
@@ -419,7 +365,7 @@ def write_xlsx(advice: Advice, path: str | Path) -> None:
     book.text(summary, 2, 0, "Assumptions most likely to change", book.f("bold"))
     summary.set_column(0, 0, 30)
     next_row = book.write_inputs(summary, assumptions, collect_inputs(advice.config), top=3)
-    book.write_profile(profile, advice)
+    write_profile(book, profile, advice)
     krows = book.write_kernels(kernels, advice)
     prows = book.write_plan(plan, advice, krows)
     book.write_summary(summary, advice, krows, prows, next_row + 1)
