@@ -10,8 +10,9 @@ the typer command's (tests/capture/test_overhead.py).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # option → (parameter of cli.profile, conversion; None: a flag; list: repeatable)
 PROFILE_OPTIONS: dict[str, tuple[str, Any]] = {
@@ -69,10 +70,16 @@ def parse_profile(ours: list[str]) -> dict[str, Any] | None:
     return values
 
 
-def _convert(kind: Callable[[str], Any] | type, raw: str) -> Any:
+# Numbers in their plain ASCII forms only, which typer takes too; anything else ("5_000", " 5", "nan",
+# Unicode digits) is left to typer, so that this parser never accepts what typer would refuse.
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _convert(kind: Any, raw: str) -> Any:
     if kind is list or kind is str:
         return raw
-    try:
-        return kind(raw.strip()) if kind is not Path else Path(raw)
-    except ValueError:
-        return None
+    if kind is Path:
+        return Path(raw) if raw else None
+    pattern = _INT if kind is int else _FLOAT
+    return kind(raw) if pattern.fullmatch(raw) else None
