@@ -109,14 +109,23 @@ def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, out
         progress = ProgressLine(_err())
     with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
         retire_outputs(out)
+        shown: dict[str, str] = {}
+
+        def first(rep: Any) -> None:  # the summary before report.html and roi.xlsx are rendered
+            saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
+            _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
+            shown.update(rep.written)
+
         try:
             rep = profile_and_finish(target, options, out, config=cfg, outputs=outputs, export=export or (),
-                                     code=code, progress=progress, checkpoint_s=checkpoint_s, exit_after_save=True)
+                                     code=code, progress=progress, checkpoint_s=checkpoint_s, exit_after_save=True,
+                                     first=first)
         except StepNotFound:
             _say(f"profile saved: {out / 'profile.json'}")
             raise
-        saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
-        _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
+        for label, path in rep.written.items():
+            if label not in shown and not quiet:
+                _say(f"{label}: {path}")
         failed, code_ = dict(rep.failed), rep.profile.outcome.exit_code
         if then is not None and code_ != 0:
             _err().print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
