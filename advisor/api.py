@@ -217,8 +217,11 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     both.on_stop = guard.shield
     guard.install()
     side.install()  # after the guard: a forked child's hooks run after the guard's reset
-    # advisor's own objects (its modules, typer, rich, the config...) go to the permanent generation, so
-    # the script's collections do not walk tens of thousands of objects a plain run does not have.
+    # advisor's own objects (its modules, the sampler, the options...) go to the permanent generation, so
+    # the script's collections do not walk objects a plain run does not have, and the collector's
+    # thresholds see the script's objects only. Safe: a frozen object is never collected, but everything
+    # alive here (after the collect) lives for the whole run anyway. It is unfrozen after the run for
+    # callers of this function in a long-lived process (a notebook), whose own objects were frozen too.
     import gc
 
     gc.collect()

@@ -3,7 +3,8 @@
 Runs a small GC-heavy script plainly and under ``advisor profile`` (and under other advisor trees given
 with ``--tree NAME=PATH``, e.g. an older checkout), the variants interleaved so that a machine's drifting
 load is shared out, and prints the median step time of each and its ratio to the plain run. The script
-times its own steps (``perf_counter`` around each), so advisor's start-up and report writing are not in
+times its own steps (``perf_counter`` and the thread's CPU clock around each; on a loaded machine the
+CPU figure is the steadier one, and it holds what the GC walks in the script's thread), so advisor's start-up and report writing are not in
 the figure: only what it costs while the script runs. Also prints what the script saw at its start:
 modules loaded, GC-tracked objects, objects frozen.
 
@@ -58,12 +59,30 @@ else:
             item.owner = item
             batch.append([item, {"id": i, "tags": [str(i)]}])
         return len(batch)
-times = []
+walked, gc_cpu, t_gc = [], [0.0], [0.0]
+
+
+def on_gc(phase, info):  # what each full collection walks, and the collector's CPU time in this thread
+    if phase == "start":
+        if info["generation"] == 2:
+            walked.append(sum(len(gc.get_objects(g)) for g in range(3)))
+        t_gc[0] = time.thread_time()
+    else:
+        gc_cpu[0] += time.thread_time() - t_gc[0]
+
+
+gc.callbacks.append(on_gc)
+times, cpu = [], []
 for _ in range(steps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     step()
     times.append(time.perf_counter() - t0)
+    cpu.append(time.thread_time() - c0)
 seen["median_s"] = sorted(times[3:])[len(times[3:]) // 2]
+seen["cpu_s"] = sorted(cpu[3:])[len(cpu[3:]) // 2]
+seen["full_gcs"] = len(walked)
+seen["walked"] = sorted(walked)[len(walked) // 2] if walked else 0
+seen["gc_cpu_s"] = gc_cpu[0] / steps
 json.dump(seen, open(out, "w"))
 '''
 
@@ -79,6 +98,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--workload", choices=("collate", "gc_churn", "threads4", "threads16"), default="collate")
+    ap.add_argument("--verbose", action="store_true", help="each run's median step time, on stderr")
     ap.add_argument("--tree", action="append", default=[], help="NAME=PATH: also run advisor from this tree")
     args = ap.parse_args()
     trees = {"advisor": str(ROOT), **dict(t.split("=", 1) for t in args.tree)}
@@ -97,13 +117,21 @@ def main() -> None:
                 env = {**os.environ, **({"PYTHONPATH": path} if path else {})}
                 seen[name].append(_run(cmd, env, tmp, res))
     base = statistics.median(s["median_s"] for s in seen["plain"])
-    print(f"| {args.workload} ({args.repeats} interleaved runs) | step median | × plain | modules | GC objects | frozen |")
-    print("|---|---|---|---|---|---|")
+    base_cpu = statistics.median(s["cpu_s"] for s in seen["plain"])
+    print(f"| {args.workload} ({args.repeats} interleaved runs) | step median | × plain | its CPU | × plain | best CPU | GC CPU/step | modules | GC objects | frozen | full GCs | objects a full GC walks |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, runs in seen.items():
         med = statistics.median(s["median_s"] for s in runs)
+        cpu = statistics.median(s["cpu_s"] for s in runs)
         last = runs[-1]
-        print(f"| {name} | {med * 1e3:.2f} ms | {med / base:.2f}× | {last['modules']} | {last['objects']:,} "
-              f"| {last['frozen']:,} |")
+        best = min(s["cpu_s"] for s in runs)
+        gcc = statistics.median(s["gc_cpu_s"] for s in runs)
+        print(f"| {name} | {med * 1e3:.2f} ms | {med / base:.2f}× | {cpu * 1e3:.2f} ms | {cpu / base_cpu:.2f}× "
+              f"| {best * 1e3:.2f} ms | {gcc * 1e3:.2f} ms | {last['modules']} | {last['objects']:,} "
+              f"| {last['frozen']:,} | {last['full_gcs']} | {last['walked']:,} |")
+    if args.verbose:
+        for name, runs in seen.items():
+            print(name, " ".join(f"{s['median_s'] * 1e3:.1f}/{s['cpu_s'] * 1e3:.1f}" for s in runs), file=sys.stderr)
 
 
 if __name__ == "__main__":
