@@ -59,12 +59,12 @@ else:
             item.owner = item
             batch.append([item, {"id": i, "tags": [str(i)]}])
         return len(batch)
-walked, gc_cpu, t_gc = [], [0.0], [0.0]
+walked, gc_cpu, t_gc, in_step = [], [0.0], [0.0], [False]
 
 
 def on_gc(phase, info):  # what each full collection walks, and the collector's CPU time in this thread
     if phase == "start":
-        if info["generation"] == 2:
+        if info["generation"] == 2 and in_step[0]:
             walked.append(sum(len(gc.get_objects(g)) for g in range(3)))
         t_gc[0] = time.thread_time()
     else:
@@ -72,17 +72,22 @@ def on_gc(phase, info):  # what each full collection walks, and the collector's 
 
 
 gc.callbacks.append(on_gc)
-times, cpu = [], []
+times, cpu, pcpu, in_gc = [], [], [], []
 for _ in range(steps):
-    t0, c0 = time.perf_counter(), time.thread_time()
+    t0, c0, p0, g0 = time.perf_counter(), time.thread_time(), time.process_time(), gc_cpu[0]
+    in_step[0] = True
     step()
+    in_step[0] = False
     times.append(time.perf_counter() - t0)
     cpu.append(time.thread_time() - c0)
+    pcpu.append(time.process_time() - p0)
+    in_gc.append(gc_cpu[0] - g0)
 seen["median_s"] = sorted(times[3:])[len(times[3:]) // 2]
 seen["cpu_s"] = sorted(cpu[3:])[len(cpu[3:]) // 2]
+seen["pcpu_s"] = sorted(pcpu[3:])[len(pcpu[3:]) // 2]  # every thread: the step's threads, the sampler
 seen["full_gcs"] = len(walked)
 seen["walked"] = sorted(walked)[len(walked) // 2] if walked else 0
-seen["gc_cpu_s"] = gc_cpu[0] / steps
+seen["gc_cpu_s"] = sum(in_gc[3:]) / len(in_gc[3:])  # a mean: full collections come every few steps
 json.dump(seen, open(out, "w"))
 '''
 
@@ -118,16 +123,18 @@ def main() -> None:
                 seen[name].append(_run(cmd, env, tmp, res))
     base = statistics.median(s["median_s"] for s in seen["plain"])
     base_cpu = statistics.median(s["cpu_s"] for s in seen["plain"])
-    print(f"| {args.workload} ({args.repeats} interleaved runs) | step median | × plain | its CPU | × plain | best CPU | GC CPU/step | modules | GC objects | frozen | full GCs | objects a full GC walks |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    base_p = statistics.median(s["pcpu_s"] for s in seen["plain"])
+    print(f"| {args.workload} ({args.repeats} interleaved runs) | step median | × plain | its CPU | × plain | best CPU | process CPU | × plain | GC CPU/step (mean) | modules | GC objects | frozen | full GCs in steps | objects a full GC walks |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, runs in seen.items():
         med = statistics.median(s["median_s"] for s in runs)
         cpu = statistics.median(s["cpu_s"] for s in runs)
         last = runs[-1]
         best = min(s["cpu_s"] for s in runs)
         gcc = statistics.median(s["gc_cpu_s"] for s in runs)
+        pc = statistics.median(s["pcpu_s"] for s in runs)
         print(f"| {name} | {med * 1e3:.2f} ms | {med / base:.2f}× | {cpu * 1e3:.2f} ms | {cpu / base_cpu:.2f}× "
-              f"| {best * 1e3:.2f} ms | {gcc * 1e3:.2f} ms | {last['modules']} | {last['objects']:,} "
+              f"| {best * 1e3:.2f} ms | {pc * 1e3:.2f} ms | {pc / base_p:.2f}× | {gcc * 1e3:.2f} ms | {last['modules']} | {last['objects']:,} "
               f"| {last['frozen']:,} | {last['full_gcs']} | {last['walked']:,} |")
     if args.verbose:
         for name, runs in seen.items():
