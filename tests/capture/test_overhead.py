@@ -95,3 +95,25 @@ def test_typers_messages_are_kept_for_what_quick_parsing_refuses(tmp_path):
     assert r.returncode == 2 and "'--warmup'" in r.stderr and "Traceback" not in r.stderr
     r = run_advisor(["profile", "--help"], cwd=tmp_path)
     assert r.returncode == 0 and "--max-steps" in r.stdout
+
+
+def test_the_summary_comes_before_the_slow_reports_and_every_output_is_still_written(tmp_path):
+    from advisor.api import profiling
+    from advisor.pipeline import finish
+
+    def work():
+        return sum(i * i for i in range(20_000))
+
+    with profiling(interval_s=0.001) as region:
+        for _ in range(20):
+            work()
+    seen = {}
+
+    def first(rep):
+        seen.update({name: (tmp_path / name).is_file() for name in ("advice.json", "report.html", "roi.xlsx")})
+        seen["labels"] = sorted(rep.written)
+
+    rep = finish(region.profile, tmp_path, first=first)
+    assert seen == {"advice.json": True, "report.html": False, "roi.xlsx": False, "labels": ["advice saved"]}
+    assert sorted(rep.written) == ["advice saved", "report saved", "spreadsheet saved"] and not rep.failed
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "roi.xlsx").is_file()
