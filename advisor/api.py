@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,9 +22,11 @@ from advisor.capture.runner import Target, check_target, run_target
 from advisor.capture.sampler import Sampler, StopProfiling, code_key
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.stepwatch import AutoStepWatch, LoopStepWatch, NamedStepWatch
-from advisor.errors import OutputError, StepNotFound, UsageError
+from advisor.errors import StepNotFound, UsageError
 from advisor.model import Outcome, Profile
 from advisor.output_lock import OutputLock
+# re-exported: the CLI, pipeline and tests import these from here
+from advisor.outfolder import RUN_FILES, _announce_save, prepare_output, retire_outputs, save_profile  # noqa: F401
 
 DEFAULT_INTERVAL_S = 0.005
 PROFILE_NAME = "profile.json"
@@ -63,24 +64,6 @@ class ProfileOptions:
         for p in self.user_code:
             if not Path(p).is_dir():
                 raise UsageError(f"--user-code {p}: no such folder")
-
-
-def prepare_output(out_dir: str | os.PathLike[str]) -> Path:
-    """Create ``out_dir`` if needed and prove it is writable, before any script runs."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".advisor-probe-", dir=out)
-        try:
-            os.write(fd, b"x" * 4096)
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as exc:
-        raise OutputError(f"--out {out} is not writable: {exc.strerror or exc}") from None
-    return out
 
 
 def _loop_spec(spec: str) -> bool:
@@ -234,8 +217,11 @@ def profile_script(target: Target, options: ProfileOptions = ProfileOptions(),
     both.on_stop = guard.shield
     guard.install()
     side.install()  # after the guard: a forked child's hooks run after the guard's reset
-    # advisor's own objects (its modules, typer, rich, the config...) go to the permanent generation, so
-    # the script's collections do not walk tens of thousands of objects a plain run does not have.
+    # advisor's own objects (its modules, the sampler, the options...) go to the permanent generation, so
+    # the script's collections do not walk objects a plain run does not have, and the collector's
+    # thresholds see the script's objects only. Safe: a frozen object is never collected, but everything
+    # alive here (after the collect) lives for the whole run anyway. It is unfrozen after the run for
+    # callers of this function in a long-lived process (a notebook), whose own objects were frozen too.
     import gc
 
     gc.collect()
@@ -268,51 +254,6 @@ def _side_capture(options: ProfileOptions, out: Path | None, both: _Both) -> Any
 
     return SideCapture(options.mode == "sample" and options.threads == "all",
                        options.mode == "sample" and options.children == "on", out, options.interval_s, both)
-
-
-# Every file a run writes into --out; a new run moves the previous run's into --out/previous/ first, so
-# that a run that fails half-way never leaves old files beside new ones as if they belonged together.
-RUN_FILES = ("profile.json", "advice.json", "report.html", "roi.xlsx", "kernels.csv", "profile.speedscope.json",
-             "profile.pyisession")
-
-
-def retire_outputs(out: Path) -> None:
-    old = [out / n for n in RUN_FILES if (out / n).is_file()]
-    if not old:
-        return
-    keep = out / "previous"
-    try:
-        keep.mkdir(exist_ok=True)
-        for n in RUN_FILES:
-            stale = keep / n
-            if stale.is_file() or stale.is_symlink():
-                stale.unlink()
-        for path in old:
-            os.replace(path, keep / path.name)
-    except OSError as exc:
-        raise OutputError(f"cannot move the previous run's files in {out} aside: {exc.strerror or exc}") from None
-
-
-def _announce_save(samples: int) -> None:
-    """Say on stderr that the profile is being saved when that takes long enough to notice."""
-    seconds = samples * 2e-5
-    if seconds >= 1.0:
-        print(f"advisor: saving the profile of {samples:,} samples (about {seconds:.0f} s; Ctrl-C will not "
-              "interrupt it)", file=sys.stderr, flush=True)
-
-
-def save_profile(profile: Profile, path: Path, announce: bool = True) -> Path:
-    """Write ``profile`` to ``path``; where that folder cannot take it (a full disk, a deleted folder),
-    to a temporary folder instead, saying where on stderr."""
-    try:
-        return profile.save(path)
-    except (OSError, OutputError) as exc:
-        fallback = Path(tempfile.mkdtemp(prefix="advisor-rescue-")) / path.name
-        profile.save(fallback)
-        if announce:
-            print(f"advisor: could not write {path} ({getattr(exc, 'strerror', None) or exc}); the profile was saved to {fallback}",
-                  file=sys.stderr, flush=True)
-        return fallback
 
 
 def raise_step_not_found(spec: str, profile: Profile) -> None:

@@ -4,6 +4,10 @@ Each command turns options into library arguments, calls one public function, pr
 ``AdvisorError`` to a one-line message and its exit code (``errors.py`` lists them). Everything after the
 script (or after ``-m MODULE``) belongs to the script, so ``advisor profile train.py --epochs 1`` passes
 ``--epochs 1`` through untouched.
+
+The commands are declared with typer in ``commands.py``. ``advisor profile`` in its plain forms is parsed
+without it (``quickargs.py``), so that typer, click, rich and pydantic are not imported in the user's
+process before the script runs; they load after it ends, for the summary and the reports.
 """
 
 from __future__ import annotations
@@ -11,141 +15,88 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, NoReturn, Optional
+from typing import Any, Callable, Optional
 
-import typer
-from rich.console import Console
-
-from advisor._version import __version__
 from advisor.errors import AdvisorError, StepNotFound, UsageError
 from advisor.ranks import rank_out_dir
-from advisor.render._safe import printable
 
 EXIT_INTERNAL = 70
 _VALUE_OPTIONS = {"--step-timing", "--threads", "--children", "--checkpoint", "--mode", "--interval", "--step", "--warmup", "--max-steps", "--out", "-o",
                   "--config", "-c", "--user-code", "--export", "-m", "--format", "--only", "--steps", "--rounds", "--budget",
                   "--python"}
-
-app = typer.Typer(
-    name="advisor", add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    help="Profile a training step and tell which code is worth porting to a compiled language.",
-    epilog="Examples:\n\n  advisor profile train.py --epochs 1\n\n"
-           "  advisor profile --max-steps 50 -- train.py --config run.yaml   (after -- or SCRIPT: the script's)"
-           "\n\n  advisor report advisor-out/profile.json --config team.toml",
-)
-
-err = Console(stderr=True, highlight=False, soft_wrap=True,
-              width=None if sys.stderr.isatty() else 120)  # logs and CI get full rows, not 80 columns
+_console: Any = None
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"advisor {__version__}")
-        raise typer.Exit(0)
+def _err() -> Any:
+    """The rich console on stderr, created on first use (after the script, or for an error)."""
+    global _console
+    if _console is None:
+        from rich.console import Console
+
+        _console = Console(stderr=True, highlight=False, soft_wrap=True,
+                           width=None if sys.stderr.isatty() else 120)  # logs and CI get full rows, not 80 columns
+    return _console
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of advisor's own errors (before the command)."),
-) -> None:
-    pass  # --debug is read by run() before parsing (it decides how errors are shown); declared for --help
+def __getattr__(name: str) -> Any:  # PEP 562: ``cli.app`` and ``cli.err`` load typer / rich on first use
+    if name == "app":
+        from advisor.commands import app
+
+        return app
+    if name == "err":
+        return _err()
+    raise AttributeError(f"module 'advisor.cli' has no attribute {name!r}")
 
 
-def _target(ctx: typer.Context, script: Optional[str], module: Optional[str], verb: str) -> Any:
-    """The Target to run; its arguments are the script's own, split off by ``run`` (``ctx.obj``)."""
+def _say(line: str) -> None:
+    from advisor.render._safe import printable
+
+    _err().print(printable(line), markup=False)
+
+
+def _target(script: Optional[str], module: Optional[str], verb: str, script_args: tuple[str, ...]) -> Any:
+    """The Target to run; its arguments are the script's own, split off by ``run``."""
     from advisor.capture.runner import Target
 
     if (script is None) == (module is None):
         raise UsageError(f"give a script to {verb} (advisor {verb} train.py ...) or -m MODULE")
-    return Target("module" if module else "script", module or script or "", tuple(ctx.obj["script_args"]))
+    return Target("module" if module else "script", module or script or "", tuple(script_args))
 
 
-@app.command(
-    epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
-           "  advisor profile train.py --epochs 1 --lr 0.1\n\n"
-           "  advisor profile --step train_step --max-steps 50 train.py\n\n"
-           "  advisor profile --max-steps 50 -- train.py --config run.yaml   (-- ends advisor's options)",
-)
-def profile(
-    ctx: typer.Context,
-    script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
-    module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
-    mode: str = typer.Option("sample", "--mode", help="sample (default), cprofile or pyinstrument."),
-    interval: float = typer.Option(0.005, "--interval", help="Seconds between samples."),
-    step: Optional[str] = typer.Option(None, "--step", help="The step: name, Class.method or module:qualname."),
-    warmup: int = typer.Option(1, "--warmup", help="Step calls dropped as warm-up."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop the script after N measured steps."),
-    out: Path = typer.Option(Path("advisor-out"), "--out", "-o", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
-    user_code: List[str] = typer.Option([], "--user-code", help="Folder whose files count as your code (repeatable)."),
-    export: List[str] = typer.Option([], "--export", help="Also write: speedscope (and pyisession in pyinstrument mode)."),
-    formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
-    step_timing: str = typer.Option("exact", "--step-timing", help="exact (time each step call once the step is known) or sampled."),
-    checkpoint: Optional[float] = typer.Option(None, "--checkpoint", help="Seconds between checkpoints of the profile (default 60; kept if the run is killed)."),
-    threads: str = typer.Option("main", "--threads", help="main (the step thread) or all (every Python thread, each with its own split)."),
-    children: str = typer.Option("on", "--children", help="on (sample forked/spawned child processes: DataLoader workers, pools) or off."),
-    try_: bool = typer.Option(False, "--try", help="Then try what the advice suggests, each in a fresh run (advisor try)."),
-) -> None:
-    """Run a script unmodified, profile its training step, save and summarize the profile."""
+def profile_run(script_args: tuple[str, ...], script: Optional[str] = None, module: Optional[str] = None,
+                mode: str = "sample", interval: float = 0.005, step: Optional[str] = None, warmup: int = 1,
+                max_steps: Optional[int] = None, out: Path = Path("advisor-out"), config: Optional[Path] = None,
+                user_code: list[str] = (), export: list[str] = (), formats: list[str] = (),  # type: ignore[assignment]
+                quiet: bool = False, step_timing: str = "exact", checkpoint: Optional[float] = None,
+                threads: str = "main", children: str = "on", try_: bool = False) -> int:
+    """``advisor profile``: check everything, run the script under the profiler, summarize; returns the
+    script's exit code. Imports only what capture needs until the script has ended."""
     from advisor.api import ProfileOptions
     from advisor.capture.runner import check_target
-    from advisor.pipeline import check_exports, load_cost_config, output_names, try_options
+    from advisor.pipeline import check_exports, output_names, try_options
 
-    target = _target(ctx, script, module, "profile")
+    target = _target(script, module, "profile", script_args)
     out = rank_out_dir(out.absolute(), os.environ)  # absolute: the script may chdir; rank-N/ under torchrun
     options = ProfileOptions(mode=mode, interval_s=interval, step=step, warmup=warmup, max_steps=max_steps,
                              user_code=tuple(user_code), timing=step_timing, threads=threads, children=children)
     options.check()
-    check_exports(export, mode)
-    cfg = load_cost_config(config)  # ConfigError (exit 2) names the key path, before any script runs
-    outputs = output_names(formats)
+    check_exports(list(export), mode)
+    cfg: Any = None  # the built-in defaults: loaded after the run (the cost model is not needed before)
+    if config is not None:
+        from advisor.pipeline import load_cost_config
+
+        cfg = load_cost_config(config)  # ConfigError (exit 2) names the key path, before any script runs
+    outputs = output_names(list(formats))
     code = check_target(target)
     if checkpoint is not None and not (checkpoint > 0):
         raise UsageError(f"--checkpoint must be a number of seconds above 0, got {checkpoint}")
     then = (try_options(max_steps or 20, max(warmup, 1)),) if try_ else None  # checked before the run
-    _profile_then(target, options, out, code, cfg, outputs, quiet, export, checkpoint or 60.0, then)
-
-
-@app.command("try", epilog="Everything after SCRIPT (or after -m MODULE) is passed to the script.\n\n"
-                            "  advisor try train.py --epochs 1\n\n  advisor try --only gc,threads train.py\n\n"
-                            "  advisor try --budget 10m --steps 30 train.py")
-def try_command(
-    ctx: typer.Context,
-    script: Optional[str] = typer.Argument(None, help="The training script, then its own arguments."),
-    module: Optional[str] = typer.Option(None, "-m", help="Run a module, like python -m."),
-    only: Optional[str] = typer.Option(None, "--only", help="Experiments to consider: gc, threads, jit, interpreter (comma-separated; default all that apply)."),
-    steps: int = typer.Option(20, "--steps", help="Measured steps per run."),
-    warmup: int = typer.Option(2, "--warmup", help="Step calls dropped as warm-up in every run."),
-    rounds: int = typer.Option(5, "--rounds", help="Baseline/experiment rounds (A B A B ...)."),
-    budget: str = typer.Option("5m", "--budget", help="Time for the experiment runs: 90s, 5m, 1h."),
-    step: Optional[str] = typer.Option(None, "--step", help="The step: name, Class.method or module:qualname."),
-    python: Optional[str] = typer.Option(None, "--python", help="A CPython 3.13+ with the JIT for the interpreter experiment."),
-    out: Path = typer.Option(Path("advisor-out"), "--out", "-o", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress line."),
-) -> None:
-    """Profile, then run the cheap fixes that apply (GC, threads, numba, a JIT interpreter) and measure them."""
-    from advisor.api import ProfileOptions
-    from advisor.capture.runner import check_target
-    from advisor.experiments.plan import parse_only
-    from advisor.pipeline import load_cost_config, output_names, try_options
-
-    target = _target(ctx, script, module, "try")
-    families = parse_only(only)
-    opts = try_options(steps, warmup, rounds, budget)
-    out = out.absolute()
-    options = ProfileOptions(step=step, warmup=warmup, max_steps=steps)
-    options.check()
-    cfg, outputs, code = load_cost_config(config), output_names([]), check_target(target)
-    _profile_then(target, options, out, code, cfg, outputs, quiet, then=(opts, families, python))
+    return _profile_then(target, options, out, code, cfg, outputs, quiet, list(export), checkpoint or 60.0, then)
 
 
 def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, outputs: tuple[str, ...], quiet: bool,
                   export: list[str] | None = None, checkpoint_s: float = 60.0,
-                  then: Optional[tuple[Any, ...]] = None) -> NoReturn:
+                  then: Optional[tuple[Any, ...]] = None) -> int:
     """Profile under the output lock, print the summary, then try (``then``: ``_try_after``'s options).
     Exits with the script's code, or 4 (``RenderError``) when an output could not be written."""
     from advisor.api import OutputLock, prepare_output, retire_outputs
@@ -155,24 +106,37 @@ def _profile_then(target: Any, options: Any, out: Path, code: Any, cfg: Any, out
     if not quiet and sys.stderr.isatty():
         from advisor.render.progress import ProgressLine
 
-        progress = ProgressLine(err)
+        progress = ProgressLine(_err())
     with OutputLock(prepare_output(out)):  # held through every output: a second run is refused
         retire_outputs(out)
+        shown: dict[str, str] = {}
+
+        def first(rep: Any) -> None:  # the summary before report.html and roi.xlsx are rendered
+            saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
+            _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
+            shown.update(rep.written)
+
         try:
             rep = profile_and_finish(target, options, out, config=cfg, outputs=outputs, export=export or (),
-                                     code=code, progress=progress, checkpoint_s=checkpoint_s, exit_after_save=True)
+                                     code=code, progress=progress, checkpoint_s=checkpoint_s, exit_after_save=True,
+                                     first=first)
         except StepNotFound:
-            err.print(f"profile saved: {printable(out / 'profile.json')}", markup=False)
+            _say(f"profile saved: {out / 'profile.json'}")
             raise
-        saved = out / "profile.json"  # absent if the folder went away: save_profile printed where it went
-        _show(rep, quiet, {"profile saved": str(saved)} if saved.is_file() else {})
+        for label, path in rep.written.items():
+            if label not in shown and not quiet:
+                _say(f"{label}: {path}")
         failed, code_ = dict(rep.failed), rep.profile.outcome.exit_code
         if then is not None and code_ != 0:
-            err.print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
+            _err().print(f"advisor try: the script exited with code {code_}; nothing was tried", markup=False)
         elif then is not None:
+            if cfg is None:
+                from advisor.pipeline import load_cost_config
+
+                cfg = load_cost_config(None)
             failed |= _try_after(target, out, cfg, outputs, quiet, *then)
     raise_for_failed(failed)
-    raise typer.Exit(code_)
+    return int(code_)
 
 
 def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet: bool, opts: Any,
@@ -181,17 +145,18 @@ def _try_after(target: Any, out: Path, cfg: Any, outputs: tuple[str, ...], quiet
     outputs that could not be rewritten (name → reason)."""
     from advisor.experiments.plan import FAMILIES
     from advisor.experiments.session import try_after_profile
+    from advisor.render._safe import printable
     from advisor.render.progress import StatusLine
     from advisor.render.tryouts import render_tryouts
 
     status = StatusLine(sys.stderr, quiet)
     report, tryouts = try_after_profile(target, out, cfg, outputs, opts, families or FAMILIES, python,
-                                        say=lambda line: err.print(line, markup=False), progress=status)
+                                        say=lambda line: _err().print(line, markup=False), progress=status)
     status.clear()
     if not quiet:
         for line in render_tryouts(tryouts, report.advice):
-            err.print(printable(line), markup=False)
-        err.print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
+            _err().print(printable(line), markup=False)
+        _err().print(f"tryouts saved: {printable(out / 'tryouts.json')}", markup=False)
     return dict(report.failed)
 
 
@@ -200,125 +165,7 @@ def _show(rep: Any, quiet: bool, saved: dict[str, str]) -> None:
     if not quiet:
         from advisor.render.terminal import render_summary
 
-        render_summary(rep.analysis, err, {**saved, **rep.written}, advice=rep.advice)
-
-
-@app.command()
-def report(
-    profile_path: Path = typer.Argument(..., metavar="PROFILE", help="A saved profile.json."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: the profile's)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Cost-model TOML (default: built-in)."),
-    export: List[str] = typer.Option([], "--export", help="Also write: speedscope."),
-    formats: List[str] = typer.Option([], "--format", help="Outputs to write: html, xlsx, json, csv (repeatable; default html, xlsx, json)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
-    step: Optional[str] = typer.Option(None, "--step", help="Analyse another step: name, Class.method, module:qualname or FILE:LINE (a loop)."),
-    warmup: Optional[int] = typer.Option(None, "--warmup", help="Steps dropped as warm-up (default: as profiled)."),
-) -> None:
-    """Summarize a saved profile again, without re-running anything (--step: with another step)."""
-    from advisor.pipeline import check_exports, load_cost_config, output_names, report_saved
-
-    check_exports(export, "sample")
-    rep = report_saved(profile_path, out, load_cost_config(config), output_names(formats), export, step, warmup)
-    _show(rep, quiet, {})
-    rep.raise_for_failed()
-
-
-@app.command(epilog="  advisor compare before/ after/ --html compare.html\n\n"
-                     "  advisor compare base/profile.json pr/profile.json --json compare.json")
-def compare(
-    before: Path = typer.Argument(..., help="The before run: its output folder or profile.json."),
-    after: Path = typer.Argument(..., help="The after run: its output folder or profile.json."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Recompute the before advice with this TOML."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the comparison as JSON."),
-    html_out: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page."),
-    force: bool = typer.Option(False, "--force", help="Compare runs that differ in interval, mode, machine or step."),
-) -> None:
-    """Did the change deliver? Step time, functions side by side, each prediction against the measurement."""
-    from advisor.compare import compare_paths
-    from advisor.outputs import write_comparison
-    from advisor.render.compare import render_compare_text
-
-    result = compare_paths(before, after, config=config, force=force)
-    print(render_compare_text(result), end="")
-    write_comparison(result, json_out, html_out)
-
-
-@app.command(epilog="  torchrun --nproc-per-node 4 -m advisor profile --out runs/job train.py\n\n"
-                     "  advisor merge runs/job\n\n  advisor merge node0-out/ node1-out/ --out merged/")
-def merge(
-    folders: List[Path] = typer.Argument(..., metavar="DIR...", help="Run folders holding rank-N/profile.json."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where merged.json and merged.html go (default: the first DIR)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
-) -> None:
-    """The ranks of one distributed run side by side: stragglers, waiting on other ranks, merged hotspots."""
-    from advisor.api import prepare_output
-    from advisor.merge import merge_paths
-    from advisor.outputs import write_merged
-    from advisor.render.merge import render_merged_text
-
-    merged = merge_paths(folders)
-    target = out if out is not None else (folders[0] if folders[0].is_dir() else folders[0].parent)
-    paths = write_merged(merged, prepare_output(target))
-    if not quiet:
-        print(render_merged_text(merged), end="")
-    for p in paths:
-        err.print(f"saved: {printable(p)}", markup=False)
-
-
-@app.command(epilog="  advisor check advisor-out/profile.json --budget advisor-budget.toml --baseline base/profile.json")
-def check(
-    profile_path: Path = typer.Argument(..., metavar="PROFILE", help="A profile.json or output folder."),
-    budget: Path = typer.Option(Path("advisor-budget.toml"), "--budget", help="The budget TOML (docs/ci.md)."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Profile (or folder) to compare step time with."),
-    force: bool = typer.Option(False, "--force", help="Check against a baseline from another machine or interval."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the breaches."),
-) -> None:
-    """Fail (exit 1, one line per breach) when a profile crosses the budget; for CI."""
-    from advisor.check import check_paths
-
-    result = check_paths(profile_path, budget, baseline, force)
-    if not quiet:
-        for line in result.passed:
-            print(f"ok: {line}")
-        for line in result.notes:
-            print(f"note: {line}")
-    for line in result.breaches:
-        err.print(f"advisor: budget exceeded: {line}", markup=False)
-    raise typer.Exit(0 if result.ok else 1)
-
-
-config_app = typer.Typer(no_args_is_help=True, help="Write or check a cost-model configuration (TOML).")
-app.add_typer(config_app, name="config")
-
-
-@config_app.command("init")
-def config_init(
-    path: Path = typer.Argument(Path("advisor.toml"), help="Where to write the file."),
-    preset: str = typer.Option("cpu-cluster", "--preset", help="cpu-cluster, gpu-cluster or workstation."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-) -> None:
-    """Write a commented configuration with every default and its source."""
-    from advisor.costmodel import preset_text
-    from advisor.model import write_atomic
-
-    text = preset_text(preset)
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists; use --force to overwrite it")
-    write_atomic(path, text.encode("utf-8"))
-    print(f"wrote {printable(path)} (preset {preset}); set [cluster] and [team] to your figures, then run "
-          f"`advisor config check {path}`")
-
-
-@config_app.command("check")
-def config_check(file: Path = typer.Argument(..., help="The TOML file to validate.")) -> None:
-    """Validate a configuration; exit 2 with the key path at fault."""
-    from advisor.costmodel import load_config
-
-    cfg = load_config(file)
-    c = cfg.cluster
-    print(f"{printable(file)}: OK · {c.nodes} × {printable(c.instance)} · ${cfg.monthly_bill_usd:,.0f}/month · "
-          f"engineer ${cfg.team.engineer_cost_per_week:,.0f}/week · horizon {cfg.team.horizon_months:g} months · "
-          f"{len(cfg.targets)} targets")
+        render_summary(rep.analysis, _err(), {**saved, **rep.written}, advice=rep.advice)
 
 
 def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -352,38 +199,56 @@ def run(argv: list[str] | None = None, standalone: bool = True) -> int:
     while argv and argv[0] in ("--debug",):
         head.append(argv.pop(0))
     ours, script_args = split_argv(argv)
+    from advisor.quickargs import parse_profile
+
+    quick = parse_profile(ours)
+    if quick is not None:  # the plain forms of `advisor profile`: typer is not imported before the script
+        return _guarded(lambda: profile_run(tuple(script_args), **quick), debug)
+    from advisor.commands import app
+
     return _guarded(lambda: app(head + ours, prog_name="advisor", standalone_mode=False,
                                 obj={"script_args": tuple(script_args)}), debug)
 
 
-def _guarded(call: Callable[[], Any], debug: bool = False) -> int:
+def _typer_exit(exc: Exception) -> int | None:
+    """The exit code for typer's and click's own exceptions (None for any other; typer may be unloaded)."""
+    typer = sys.modules.get("typer")
+    if typer is None:
+        return None
     from typer._click import exceptions as click  # typer ≥ 0.26 vendors click (pyproject.toml pins it)
 
+    if isinstance(exc, typer.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, click.ClickException):
+        _say(f"advisor: error: {exc.format_message()}")
+        return 2
+    if isinstance(exc, typer.Abort):
+        return 130
+    return None
+
+
+def _guarded(call: Callable[[], Any], debug: bool = False) -> int:
     try:
         result = call()
         return result if isinstance(result, int) else 0
-    except typer.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        err.print(f"advisor: error: {printable(exc.format_message())}", markup=False)
-        return 2
-    except typer.Abort:
-        return 130
     except AdvisorError as exc:
         if debug:
             raise
         # Messages quote names and paths from profiles and configs: shown escaped, on one line.
-        err.print(f"advisor: error: {printable(exc.message)}", markup=False)
+        _say(f"advisor: error: {exc.message}")
         if exc.hint:
-            err.print(f"advisor: hint: {printable(exc.hint)}", markup=False)
+            _say(f"advisor: hint: {exc.hint}")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug in advisor: one line, not a traceback
+        code = _typer_exit(exc)
+        if code is not None:
+            return code
         if debug:
             raise
-        err.print(f"advisor: internal error: {type(exc).__name__}: {printable(exc)} (this is a bug in advisor; "
-                  "rerun with --debug for the traceback)", markup=False)
+        _say(f"advisor: internal error: {type(exc).__name__}: {exc} (this is a bug in advisor; "
+             "rerun with --debug for the traceback)")
         return EXIT_INTERNAL
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from advisor.analysis import Analysis, analyze
 from advisor.errors import RenderError, UsageError
@@ -19,6 +19,7 @@ from advisor.outputs import DEFAULT_FORMATS as DEFAULT_OUTPUTS
 from advisor.outputs import FORMATS
 
 EXPORTS = ("speedscope", "pyisession")
+QUICK_OUTPUTS = ("advice",)  # written before ``finish``'s ``first`` callback; the slower reports after it
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -94,7 +95,7 @@ def load_cost_config(config: Any = None) -> Any:
 
 def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, config: Any = None,
            outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = (),
-           tryouts: tuple[Any, ...] = ()) -> Report:
+           tryouts: tuple[Any, ...] = (), first: Callable[[Report], None] | None = None) -> Report:
     """Analyse ``profile``, advise on it, and write ``outputs`` (and ``export``s) into ``out_dir``.
 
     Args:
@@ -105,6 +106,9 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
         export: "speedscope" and/or "pyisession" (the latter is written during capture; listed here).
         tryouts: measured results of ``advisor try`` (``experiments.results.Tryout``): the cost model uses
             a measured step speedup instead of its prior (``costmodel.measured``).
+        first: called with the Report so far once advice.json (and the exports) are written and before
+            report.html, roi.xlsx and kernels.csv are rendered, so the CLI can print its summary while
+            the user would otherwise wait for them; the returned Report lists every output.
 
     Returns:
         A ``Report``. One failing renderer is recorded in ``failed``; the others are still written;
@@ -118,26 +122,33 @@ def finish(profile: Profile, out_dir: str | os.PathLike[str] | None = None, conf
     advice = advise(analysis, load_cost_config(config), tuple(tryouts))
     written: dict[str, str] = {}
     failed: dict[str, str] = {}
+    quick = tuple(o for o in outputs if o in QUICK_OUTPUTS) if first is not None else outputs
     if out_dir is not None:
-        out = Path(out_dir)
-        written, failed = _write(profile, advice, out, outputs, tuple(export))
+        written, failed = _write(profile, advice, Path(out_dir), quick, tuple(export))
+    if first is not None:
+        first(Report(profile, analysis, advice, dict(written), dict(failed)))
+        rest = tuple(o for o in outputs if o not in quick)
+        if out_dir is not None and rest:
+            more, more_failed = _write(profile, advice, Path(out_dir), rest, ())
+            written, failed = written | more, failed | more_failed
     return Report(profile, analysis, advice, written, failed)
 
 
 def profile_and_finish(target: Any, options: Any, out_dir: Path, *, config: Any = None,
                        outputs: tuple[str, ...] = DEFAULT_OUTPUTS, export: tuple[str, ...] | list[str] = (),
                        code: Any = None, progress: Any = None, checkpoint_s: float | None = 60.0,
-                       exit_after_save: bool = False) -> Report:
+                       exit_after_save: bool = False, first: Callable[[Report], None] | None = None) -> Report:
     """What ``advisor profile`` does: run ``target`` under the profiler, save profile.json, then ``finish``.
 
     The caller holds ``OutputLock`` on ``out_dir`` (the CLI keeps it through ``advisor try`` too).
     ``StepNotFound`` is raised after the profile is saved. Failed outputs are in ``Report.failed``.
+    ``first``: as in ``finish``.
     """
     from advisor.api import profile_script
 
     prof = profile_script(target, options, out_dir=out_dir, code=code, progress=progress, lock=False,
                           checkpoint_s=checkpoint_s, exit_after_save=exit_after_save)
-    return finish(prof, out_dir, config, outputs, export)
+    return finish(prof, out_dir, config, outputs, export, first=first)
 
 
 def report_saved(profile_path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
