@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Any, Sequence
 from pathlib import PurePath
+
+import numpy as np
 
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
-from advisor.model import Candidate, FrameKey, StepInfo, StepTiming
+from advisor.analysis.samples import SampleTable, times_at
+from advisor.model import REGIONS, Candidate, FrameKey, StepInfo, StepTiming
 from advisor.stepspec import is_loop_spec, match_step
 
 Row = tuple[tuple[int, ...], tuple[int, ...], float, int]  # frame ids, lines, weight (s), new_from
@@ -58,7 +61,7 @@ class Measurement:
     stopped_by: str = "exit"
     calls: dict[int, int] | None = None  # exact call counts (cprofile)
     timings: tuple[StepTiming, ...] = ()
-    times: Sequence[float] = ()  # each row's time on the sampler's clock (what StepTiming uses)
+    times: Any = ()  # each row's time on the sampler's clock (what StepTiming uses; see samples.times_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +69,19 @@ class StepDecision:
     """The step (None: the whole run), the region of each row, candidates, and notes for the user."""
 
     step: StepInfo | None
-    regions: tuple[str, ...]
+    regions: Any  # per row, its region as an index into model.REGIONS (NumPy int8)
     candidates: tuple[Candidate, ...]
     warnings: tuple[str, ...] = ()
     matched: bool = True  # False when --step named nothing that ran
 
 
+STEP, WARMUP, OUTSIDE = (REGIONS.index(r) for r in ("step", "warmup", "outside"))
+
+
 @dataclass(slots=True)
 class _Ctx:
     m: Measurement
+    st: SampleTable
     table: stepmod.CallTable
     run_total: float
     updates: frozenset[int] = frozenset()
@@ -97,9 +104,10 @@ class _Ctx:
 
 def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDecision:
     """Decide the step of measurement ``m`` (``spec``: ``--step`` as given, or None to detect it)."""
-    table = stepmod.track_invocations(_Calls(m.rows))
+    st = sample_table(m)
+    table = stepmod.track_invocations(st)
     cands = stepmod.candidates(table, list(m.frames), m.calls)
-    ctx = _Ctx(m, table, _run_total(table), *_update_frames(m.frames))
+    ctx = _Ctx(m, st, table, _run_total(table), *_update_frames(m.frames))
     if m.mode == "cprofile":
         warmup = 0
     if spec and is_loop_spec(spec):
@@ -108,14 +116,14 @@ def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDeci
         hits = match_step(spec, list(m.frames))
         hits = [h for h in hits if h in table.inclusive_s]
         if not hits:
-            return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
+            return StepDecision(None, _all_step(st), tuple(cands[:50]),
                                 (f"--step {spec!r} matched no function that ran",), matched=False)
         fid = max(hits, key=lambda h: table.inclusive_s.get(h, 0.0))
         return _function_step(ctx, fid, warmup, "--step", f"--step {spec}", cands)
     samples = samples_per_frame(table) if m.calls is None else None
     best = choose_function(cands, table.above, list(m.user), [k.qualname for k in m.frames], samples)
     if best is None:
-        return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
+        return StepDecision(None, _all_step(st), tuple(cands[:50]),
                             ("no function was called repeatedly: the whole run is analysed as one step "
                              "(use --step to name the step function)",))
     if m.mode == "cprofile" or m.mode == "pyinstrument":
@@ -203,21 +211,23 @@ def _refine(ctx: _Ctx, fid: int) -> int | loopstep.Loop:
 
 def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
     """User frames above ``fid`` that run fewer times than it, nearest first, with the line they stand on
-    (the heaviest chain over the samples holding ``fid``)."""
-    weight: dict[tuple[tuple[int, int], ...], float] = {}
+    (the heaviest chain over the samples holding ``fid``; a tie: the chain seen first)."""
+    st = ctx.st
     n_fid = ctx.table.count(fid) or (ctx.m.calls or {}).get(fid, 0)
-    for ids, lines, w, _nf in ctx.m.rows:
-        try:
-            d = ids.index(fid)
-        except ValueError:
-            continue
-        chain = tuple((ids[k], lines[k]) for k in range(d - 1, -1, -1)
-                      if ctx.m.user[ids[k]] and ids[k] != fid
-                      and ctx.table.count(ids[k]) < n_fid)
-        weight[chain] = weight.get(chain, 0.0) + w
-    if not weight:
+    depth = st.depth_of(fid)
+    chains: dict[tuple[tuple[int, int], ...], int] = {}
+    group = np.full(st.n_stacks, -1, dtype=np.int64)
+    for s in np.flatnonzero(depth >= 0).tolist():
+        ids, lines = st.frames[s], st.lines[s]
+        chain = tuple((ids[k], lines[k]) for k in range(int(depth[s]) - 1, -1, -1)
+                      if ctx.m.user[ids[k]] and ids[k] != fid and ctx.table.count(ids[k]) < n_fid)
+        group[s] = chains.setdefault(chain, len(chains))
+    if not chains or not st.present()[depth >= 0].any():
         return []
-    return list(max(weight, key=weight.__getitem__))
+    weight = st.sum_by(group, len(chains))
+    seen = np.bincount(group[st.present() & (group >= 0)], minlength=len(chains)) > 0
+    best = np.flatnonzero(seen & (weight == weight[seen].max()))
+    return list(list(chains)[st.first_of(group, best)])
 
 
 def _outer_loops(ctx: _Ctx, chain: list[tuple[int, int]]) -> list[loopstep.Loop]:
@@ -236,17 +246,21 @@ class _LoopStats:
 
 
 def _loop_stats(ctx: _Ctx, loop: loopstep.Loop, marker: int) -> _LoopStats:
-    iters = loopstep.loop_iterations(_simple(ctx.m.rows), loop, marker, _new_calls(ctx.m.rows, marker))
-    time_s = update_s = 0.0
-    for (ids, _l, w, _nf), it in zip(ctx.m.rows, iters):
-        if it is None:
-            continue
-        time_s += w
-        if ctx.updates and any(f in ctx.updates for f in ids):
-            update_s += w
-    n = max((it for it in iters if it is not None), default=-1) + 1
-    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if iters[inv.first] is not None)  # began inside
-    return _LoopStats(time_s, n, calls, update_s)
+    st = ctx.st
+    iters = loopstep.loop_iterations(st, loop, marker, _new_calls(st, marker))
+    inside = iters >= 0
+    time_s = st.weight_where(inside)
+    update_s = st.weight_where(inside & _has_update(ctx)[st.stack]) if ctx.updates else 0.0
+    n = int(iters.max()) + 1 if len(iters) else 0
+    invs = ctx.table.invocations.get(marker)
+    calls = int(np.count_nonzero(inside[invs.first])) if invs is not None and len(invs) else 0  # began inside
+    return _LoopStats(time_s, max(n, 0), calls, update_s)
+
+
+def _has_update(ctx: _Ctx) -> Any:
+    """Per stack: whether it holds one of the run's model-update frames."""
+    return ctx.st.cached("updates", lambda: np.fromiter(
+        (any(f in ctx.updates for f in ids) for ids in ctx.st.frames), dtype=bool, count=ctx.st.n_stacks))
 
 
 def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
@@ -256,17 +270,20 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
     calls = ctx.table.count(fid)
     if not counted or not calls:
         return None
-    by_loop: dict[tuple[int, int, str], float] = {}
-    for ids, lines, w, _nf in ctx.m.rows:
-        if fid not in ids:
-            continue
-        spans = ctx.loops_at(fid, lines[ids.index(fid)])
+    st = ctx.st
+    depth = st.depth_of(fid)
+    keys: dict[tuple[int, int, str], int] = {}
+    group = np.full(st.n_stacks, -1, dtype=np.int64)
+    for s in np.flatnonzero((depth >= 0) & st.present()).tolist():
+        spans = ctx.loops_at(fid, st.lines[s][int(depth[s])])
         if spans:
-            by_loop[spans[-1]] = by_loop.get(spans[-1], 0.0) + w
-    if not by_loop:
+            group[s] = keys.setdefault(spans[-1], len(keys))
+    if not keys:
         return None
-    span = max(by_loop, key=by_loop.__getitem__)
-    if by_loop[span] < stepmod.WRAPPED_SHARE * ctx.table.inclusive_s.get(fid, 0.0):
+    weight = st.sum_by(group, len(keys))
+    best = np.flatnonzero(weight == weight.max())
+    span = list(keys)[st.first_of(group, best)]
+    if weight[keys[span]] * st.scale < stepmod.WRAPPED_SHARE * ctx.table.inclusive_s.get(fid, 0.0):
         return None
     loop = ctx.loop(fid, span)
     stats = _loop_stats(ctx, loop, -1)
@@ -278,18 +295,17 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
 
 def _update_calls(ctx: _Ctx, loop: loopstep.Loop, counted: frozenset[int]) -> int:
     """Calls of update frames (outermost per sample) that started while ``loop``'s frame stood in it."""
-    n = 0
-    for ids, lines, _w, new_from in ctx.m.rows:
+    st = ctx.st
+    first = np.full(st.n_stacks, -1, dtype=np.int64)  # per stack: depth of the first update below the loop
+    for s, ids in enumerate(st.frames):
         if loop.frame not in ids:
             continue
         d = ids.index(loop.frame)
-        if not loop.start <= lines[d] <= loop.end:
+        if not loop.start <= st.lines[s][d] <= loop.end:
             continue
-        for k in range(d + 1, len(ids)):
-            if ids[k] in counted:
-                n += k >= new_from
-                break
-    return n
+        first[s] = next((k for k in range(d + 1, len(ids)) if ids[k] in counted), -1)
+    k = first[st.stack]
+    return int(np.count_nonzero((k >= 0) & (k >= st.new_from)))
 
 
 def _with_update(ctx: _Ctx, unit: int | loopstep.Loop, fid: int, outer: list[loopstep.Loop]) -> int | loopstep.Loop:
@@ -299,7 +315,8 @@ def _with_update(ctx: _Ctx, unit: int | loopstep.Loop, fid: int, outer: list[loo
     if isinstance(unit, loopstep.Loop):
         if _loop_stats(ctx, unit, fid).update_s > 0:
             return unit
-    elif any(fid in ids and any(f in ctx.updates for f in ids[ids.index(fid):]) for ids, _l, _w, _nf in ctx.m.rows):
+    elif any(ctx.st.present()[s] and fid in ids and any(f in ctx.updates for f in ids[ids.index(fid):])
+             for s, ids in enumerate(ctx.st.frames)):
         return unit
     for loop in outer:
         stats = _loop_stats(ctx, loop, fid)
@@ -352,8 +369,9 @@ def _finish(ctx: _Ctx, info: StepInfo, line: int | None, iters: list[int | None]
     if line is not None and iters is not None:
         before = loopstep.rounds_before(iters, times, since)
     else:
-        before = sum(1 for inv in ctx.table.invocations.get(info.frame, [])
-                     if inv.first < len(times) and times[inv.first] < since)
+        invs = ctx.table.invocations.get(info.frame)
+        first = invs.first[invs.first < len(times)] if invs is not None else np.zeros(0, dtype=np.int64)
+        before = int(np.count_nonzero(times_at(times, first) < since))
     untimed = max(before, 1)
     drop = max(0, info.warmup - untimed)  # warm-up calls not already among the untimed ones
     durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[drop:], t.ends[drop:]))
@@ -369,8 +387,9 @@ _COUNT = re.compile(r"(\d+) (calls|iterations)(, | \()sampled estimate")
 
 def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
                    cands: list[Candidate]) -> StepDecision:
-    m = ctx.m
-    invs = ctx.table.invocations.get(fid, [])
+    m, st = ctx.m, ctx.st
+    invs = ctx.table.invocations.get(fid) or stepmod.InvocationList(fid, *(np.zeros(0, dtype=np.int64),) * 2,
+                                                                     np.zeros(0))
     n_calls = m.calls.get(fid, len(invs)) if m.calls is not None else len(invs)
     share = ctx.table.inclusive_s.get(fid, 0.0) / ctx.run_total if ctx.run_total else 0.0
     if m.mode == "cprofile":
@@ -378,33 +397,31 @@ def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
         timing, what = "cprofile", "exact count"
     else:
         complete = invs[:-1] if m.stopped_by in CUT_SHORT and invs else invs
-        durations = tuple(inv.covered_s for inv in complete[warmup:])
+        durations = tuple(complete.covered_s[warmup:].tolist())
         timing, what = "sampled", "sampled estimate"
     tail = "; --step to choose" if chosen_by == "auto" else ""
     reason = f"{head}: {n_calls} calls ({what}), {share:.0%} of run time{tail}"
     info = _finish(ctx, StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), None)
-    warm: set[int] = set()
+    inside = st.per_sample(st.depth_of(fid) >= 0)
+    regions = np.where(inside, STEP, OUTSIDE).astype(np.int8)
     for inv in invs[:warmup]:
-        warm.update(range(inv.first, inv.last + 1))
-    regions = tuple("outside" if fid not in row[0] else ("warmup" if i in warm else "step")
-                    for i, row in enumerate(m.rows))
+        part = regions[inv.first:inv.last + 1]
+        part[inside[inv.first:inv.last + 1]] = WARMUP
     return StepDecision(info, regions, tuple(cands[:50]))
 
 
 def _loop_step(ctx: _Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, chosen_by: str, head: str,
                cands: list[Candidate]) -> StepDecision:
-    m = ctx.m
+    m, st = ctx.m, ctx.st
     mk = marker if marker is not None else -1
-    iters = loopstep.loop_iterations(_simple(m.rows), loop, mk, _new_calls(m.rows, mk))
-    per_iter: dict[int, float] = {}
-    for (_ids, _lines, w, _nf), it in zip(m.rows, iters):
-        if it is not None:
-            per_iter[it] = per_iter.get(it, 0.0) + w
-    n = (max(per_iter) + 1) if per_iter else 0
+    iters = loopstep.loop_iterations(st, loop, mk, _new_calls(st, mk))
+    inside = iters >= 0
+    n = int(iters.max()) + 1 if inside.any() else 0
+    per_iter = (samples_sum(st, iters[inside], n, inside) * st.scale).tolist()
     complete = n - 1 if m.stopped_by in CUT_SHORT and n else n
-    durations = tuple(per_iter.get(i, 0.0) for i in range(warmup, complete))
-    regions = tuple("outside" if it is None else ("warmup" if it < warmup else "step") for it in iters)
-    in_loop = sum(per_iter.values())
+    durations = tuple(per_iter[warmup:complete])
+    regions = np.where(inside, np.where(iters < warmup, WARMUP, STEP), OUTSIDE).astype(np.int8)
+    in_loop = sum(per_iter)
     where = f"{PurePath(m.frames[loop.frame].file.replace(chr(92), '/')).name}:{loop.start}"
     tail = "; --step to choose" if chosen_by == "auto" else ""
     reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations, sampled estimate), "
@@ -427,40 +444,49 @@ def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) ->
         if not spans:
             continue
         loop = ctx.loop(fid, spans[0])
-        children: dict[int, float] = {}
+        st = ctx.st
+        child = np.full(st.n_stacks, -1, dtype=np.int64)  # per stack in the loop: the repeated function it calls
         hit = False
-        for ids, lines, w, _nf in m.rows:
-            if fid in ids:
+        for s, ids in enumerate(st.frames):
+            if fid in ids and st.present()[s]:
                 d = ids.index(fid)
-                if loop.start <= lines[d] <= loop.end:
+                if loop.start <= st.lines[s][d] <= loop.end:
                     hit = True
                     if d + 1 < len(ids) and ctx.table.count(ids[d + 1]) >= 2:
-                        children[ids[d + 1]] = children.get(ids[d + 1], 0.0) + w
+                        child[s] = ids[d + 1]
         if hit:
-            marker = max(children, key=children.__getitem__) if children else None
+            marker = None
+            if (child >= 0).any():
+                weight = st.sum_by(child, int(child.max()) + 1)
+                seen = np.bincount(child[child >= 0], minlength=len(weight)) > 0
+                marker = st.first_of(child, np.flatnonzero(seen & (weight == weight[seen].max())))
             return _loop_step(ctx, loop, marker, warmup, "--step", f"--step {spec}", cands)
-    return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
+    return StepDecision(None, _all_step(ctx.st), tuple(cands[:50]),
                         (f"--step {spec!r}: no loop at that line ran",), matched=False)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _simple(rows: Sequence[Row]) -> Sequence[Row]:
-    return rows
+def sample_table(m: Measurement) -> SampleTable:
+    """The measurement's samples as columns (a timeline's rows carry them; other rows are tabulated)."""
+    table = getattr(m.rows, "table", None)
+    return table if isinstance(table, SampleTable) else SampleTable.of(m.rows)
 
 
-class _Calls:
-    """(frame ids, weight, new_from) of each row, as ``track_invocations`` reads them (twice), made as read."""
+def samples_sum(st: SampleTable, groups: Any, n: int, mask: Any) -> Any:
+    """Per group 0..n-1, the weight of the samples where ``mask`` holds (``groups``: one per such sample)."""
+    from advisor.analysis.samples import group_sum
 
-    def __init__(self, rows: Sequence[Row]) -> None:
-        self._rows = rows
-
-    def __iter__(self) -> Iterator[tuple[tuple[int, ...], float, int]]:
-        return ((ids, w, nf) for ids, _l, w, nf in self._rows)
+    return group_sum(groups, n, st.weight[mask])
 
 
-def _new_calls(rows: Sequence[Row], marker: int) -> list[bool]:
-    """Whether each row starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
-    return [marker in ids and ids.index(marker) >= nf for ids, _l, _w, nf in rows]
+def _all_step(st: SampleTable) -> Any:
+    return np.full(len(st), STEP, dtype=np.int8)
+
+
+def _new_calls(st: SampleTable, marker: int) -> Any:
+    """Whether each sample starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
+    depth = st.per_sample(st.depth_of(marker)) if marker >= 0 else np.full(len(st), -1, dtype=np.int32)
+    return (depth >= 0) & (depth >= st.new_from)
 
 
 def _run_total(table: stepmod.CallTable) -> float:

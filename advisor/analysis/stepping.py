@@ -9,10 +9,11 @@ that decision from the profile, so a re-analysed profile gives the same kind of 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from advisor.analysis import detect
 from advisor.analysis import step as stepmod
+from advisor.analysis.samples import CHUNK, SampleTable
 from advisor.errors import StepNotFound, UsageError
 from advisor.model import REGIONS, US, Profile, Split, StackRecord, Timeline
 
@@ -26,38 +27,63 @@ def measurement(profile: Profile) -> detect.Measurement:
     if tl is None:
         raise UsageError("this profile has no sample order (written by an older advisor, format version 1): "
                          "profile the script again to choose another step")
-    rows = Rows([r.frames for r in profile.stacks], [r.lines for r in profile.stacks], tl.stack, tl.weight_s,
-                tl.new_from)
-    return detect.Measurement(rows, tuple(f.key for f in profile.frames), tuple(f.user for f in profile.frames),
-                              profile.sources, profile.mode, profile.outcome.stopped_by, profile.calls,
-                              profile.timings, tl.t0_s + tl.t_s)
+    table = SampleTable([r.frames for r in profile.stacks], [r.lines for r in profile.stacks], tl.stack,
+                        _weight_us(tl), tl.new_from, scale=US)
+    return detect.Measurement(Rows(table), tuple(f.key for f in profile.frames),
+                              tuple(f.user for f in profile.frames), profile.sources, profile.mode,
+                              profile.outcome.stopped_by, profile.calls, profile.timings, Times(tl))
+
+
+def _weight_us(tl: Timeline) -> Any:
+    """Each sample's total time in whole microseconds, in the narrowest type that holds it."""
+    import numpy as np
+
+    total = np.zeros(len(tl), dtype=np.int64 if tl.split_us.dtype.itemsize >= 4 else np.uint32)
+    for b in range(4):
+        total += tl.split_us[:, b]
+    return total
+
+
+class Times:
+    """Sample times on the sampler's clock (seconds), computed only where asked (``at``), never the
+    whole column at once (8 bytes a sample)."""
+
+    def __init__(self, tl: Timeline) -> None:
+        self._tl = tl
+
+    def __len__(self) -> int:
+        return len(self._tl)
+
+    def at(self, index: Any) -> Any:
+        return self._tl.t0_s + self._tl.t_us[index] * US
+
+    def __getitem__(self, i: int) -> float:
+        return float(self.at(i))
 
 
 class Rows(Sequence[detect.Row]):
-    """The timeline as detection's rows (frame ids, lines, weight, new_from), made a chunk at a time as
-    they are read: a long run's millions of rows never exist at once (each pass makes and drops them)."""
+    """The timeline as detection's rows (frame ids, lines, weight, new_from), made as read; detection
+    itself reads the columns (``table``) and never makes a row per sample."""
 
-    CHUNK = 1 << 16
-
-    def __init__(self, frames: list[tuple[int, ...]], lines: list[tuple[int, ...]], stack, weight, new_from) -> None:
-        self._frames, self._lines = frames, lines
-        self._stack, self._weight, self._nf = stack, weight, new_from
+    def __init__(self, table: SampleTable) -> None:
+        self.table = table
 
     def __len__(self) -> int:
-        return len(self._stack)
+        return len(self.table)
 
     def __iter__(self) -> Iterator[detect.Row]:
-        frames, lines = self._frames, self._lines
-        for a in range(0, len(self._stack), self.CHUNK):
-            b = a + self.CHUNK
-            for sid, w, nf in zip(self._stack[a:b].tolist(), self._weight[a:b].tolist(), self._nf[a:b].tolist()):
-                yield frames[sid], lines[sid], w, nf
+        t = self.table
+        for a in range(0, len(t), CHUNK):
+            b = a + CHUNK
+            for sid, w, nf in zip(t.stack[a:b].tolist(), (t.weight[a:b] * t.scale).tolist(), t.new_from[a:b].tolist()):
+                yield t.frames[sid], t.lines[sid], w, nf
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        sid = int(self._stack[i])
-        return self._frames[sid], self._lines[sid], float(self._weight[i]), int(self._nf[i])
+        t = self.table
+        sid = int(t.stack[i])
+        return t.frames[sid], t.lines[sid], float(t.weight[i] * t.scale), int(t.new_from[i])
 
 
 def apply_step(profile: Profile, spec: str | None = None, warmup: int | None = None,
@@ -87,8 +113,10 @@ def _with_decision(profile: Profile, decision: detect.StepDecision) -> Profile:
 
     tl = profile.timeline
     assert tl is not None
-    code = {r: i for i, r in enumerate(REGIONS)}
-    regions = np.fromiter((code[r] for r in decision.regions), dtype=np.int64, count=len(decision.regions))
+    regions = decision.regions
+    if not isinstance(regions, np.ndarray):  # names, as a caller may give them
+        code = {r: i for i, r in enumerate(REGIONS)}
+        regions = np.fromiter((code[r] for r in regions), dtype=np.int8, count=len(regions))
     key = tl.stack.astype(np.int64) * len(REGIONS) + regions
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # records in order of first appearance
