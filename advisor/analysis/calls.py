@@ -49,17 +49,14 @@ def run_root(st: SampleTable) -> int | None:
     """The root frame holding most of the run's time (the script's ``<module>``); a tie goes to the root
     seen first."""
     roots = np.fromiter((f[0] if f else -1 for f in st.frames), dtype=np.int64, count=st.n_stacks)
-    per_sample = roots[st.stack]
-    has = per_sample >= 0
-    if not has.any():
+    if not (roots >= 0).any():
         return None
-    ids = per_sample[has]
-    weight = group_sum(ids, int(ids.max()) + 1, st.weight[has])
-    seen = np.bincount(ids) > 0
-    best = np.flatnonzero(seen & (weight == weight[seen].max()))
-    if len(best) == 1:
-        return int(best[0])
-    return int(ids[np.isin(ids, best)][0])
+    n = int(roots.max()) + 1
+    weight = st.sum_by(roots, n)
+    seen = np.bincount(roots[(roots >= 0) & st.present()], minlength=n) > 0
+    if not seen.any():
+        return None
+    return st.first_of(roots, np.flatnonzero(seen & (weight == weight[seen].max())))
 
 
 def _narrow_uint(n_max: int) -> tuple[Any, int]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 from pathlib import PurePath
 
 import numpy as np
@@ -143,7 +143,7 @@ def named_step(qualname: str) -> bool:
 
 def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: list[bool],
                     names: list[str] | None = None,
-                    samples: dict[int, int] | None = None) -> Candidate | None:
+                    samples: Mapping[int, int] | None = None) -> Candidate | None:
     """Rule 1: the heaviest repeated function (user code preferred), then down to a finer one.
 
     A finer function is one called by it (``above[c]``: the frames seen above ``c``), at least twice as
@@ -171,11 +171,12 @@ def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: li
         best = max(finer, key=lambda c: (c.inclusive_s, c.calls))
 
 
-def samples_per_frame(table: stepmod.CallTable) -> dict[int, int] | None:
-    """Samples seen inside each function's calls (None for exact counts without samples)."""
+def samples_per_frame(table: stepmod.CallTable) -> Mapping[int, int] | None:
+    """Samples seen inside each function's calls (None for exact counts without samples); computed per
+    function when asked (``step.Spans``)."""
     if not table.calls:
         return None
-    return dict(table.spans)
+    return table.spans
 
 
 # ---- rules 2-4: function or loop -----------------------------------------------------------------------
@@ -403,7 +404,8 @@ def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
     reason = f"{head}: {n_calls} calls ({what}), {share:.0%} of run time{tail}"
     info = _finish(ctx, StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), None)
     inside = st.per_sample(st.depth_of(fid) >= 0)
-    regions = np.where(inside, STEP, OUTSIDE).astype(np.int8)
+    regions = np.full(len(st), OUTSIDE, dtype=np.int8)
+    regions[inside] = STEP
     for inv in invs[:warmup]:
         part = regions[inv.first:inv.last + 1]
         part[inside[inv.first:inv.last + 1]] = WARMUP

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-CHUNK = 1 << 20  # samples per chunk where a float copy of a column would be made
+CHUNK = 1 << 18  # samples per chunk: temporaries stay a few MB however long the run
 
 
 @dataclass(eq=False)

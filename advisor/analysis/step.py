@@ -84,31 +84,44 @@ class Invocations(Mapping[int, InvocationList]):
         return len(self._counts)
 
     def _walk(self, fid: int) -> InvocationList:
-        st, cont = self._table, self._continued
+        """A chunk of attached samples at a time (the only state carried: whether the last one held
+        ``fid``, and the calls so far)."""
+        st, cont_all = self._table, self._continued
         depth = st.depth_of(fid)
-        d = depth[st.stack]
-        weight = st.weight
-        idx = None
-        att = cont != self._detached
-        if not att.all():
-            idx = np.flatnonzero(att)
-            d, cont, weight = d[idx], cont[idx], weight[idx]
-        del att
-        inside = d >= 0
-        new = inside & ((d >= cont) | ~samples.previous(inside, False))
-        del d
-        nxt = np.empty_like(new)
-        if len(new):
-            nxt[-1] = True
-            nxt[:-1] = new[1:] | ~inside[1:]  # the next sample does not continue this call
-        ends = inside & nxt
-        del nxt
-        first, last = np.flatnonzero(new), np.flatnonzero(ends)
-        call = np.cumsum(new, dtype=np.int64 if len(new) >= 2**31 else np.int32) - 1
-        covered = samples.group_sum(call[inside], len(first), weight[inside]) * st.scale
-        if idx is not None:
-            first, last = idx[first], idx[last]
-        return InvocationList(fid, first, last, covered)
+        att = None
+        if (cont_all == self._detached).any():
+            att = np.flatnonzero(cont_all != self._detached)
+        n = len(cont_all) if att is None else len(att)
+        firsts, lasts, last_ids, covered = [], [], [], []
+        held, calls = False, 0
+        for a in range(0, n, samples.CHUNK):
+            rows = slice(a, a + samples.CHUNK) if att is None else att[a:a + samples.CHUNK]
+            d, cont, weight = depth[st.stack[rows]], cont_all[rows], st.weight[rows]
+            inside = d >= 0
+            new = inside & ((d >= cont) | ~samples.previous(inside, held))
+            pos = np.flatnonzero(inside)
+            call = calls - 1 + np.cumsum(new)[pos]  # the call each sample holding fid is in
+            start = np.flatnonzero(new)
+            firsts.append(start + a)
+            if len(pos):
+                end = np.ones(len(pos), dtype=bool)
+                end[:-1] = call[1:] != call[:-1]
+                last_ids.append(call[end])
+                lasts.append(pos[end] + a)
+                lo = int(call[0])
+                covered.append((lo, np.bincount(call - lo, weights=weight[pos])))
+            held = bool(inside[-1]) if len(inside) else held
+            calls += len(start)
+        first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+        last = np.zeros(calls, dtype=np.int64)
+        total = np.zeros(calls, dtype=np.float64)
+        for ids, pos in zip(last_ids, lasts):
+            last[ids] = pos  # a call running on into the next chunk: the later chunk's last sample wins
+        for lo, part in covered:
+            total[lo:lo + len(part)] += part
+        if att is not None:
+            first, last = att[first], att[last]
+        return InvocationList(fid, first, last, total * st.scale)
 
 
 class Spans(Mapping[int, int]):

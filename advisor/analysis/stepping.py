@@ -107,8 +107,8 @@ def apply_step(profile: Profile, spec: str | None = None, warmup: int | None = N
 
 
 def _with_decision(profile: Profile, decision: detect.StepDecision) -> Profile:
-    """Re-aggregate the stack records by the decision's regions and renumber the timeline (NumPy: one
-    pass over the columns, stack records numbered in order of first appearance as before)."""
+    """Re-aggregate the stack records by the decision's regions and renumber the timeline (NumPy, a chunk
+    of samples at a time; stack records numbered in order of first appearance as before)."""
     import numpy as np
 
     tl = profile.timeline
@@ -117,19 +117,34 @@ def _with_decision(profile: Profile, decision: detect.StepDecision) -> Profile:
     if not isinstance(regions, np.ndarray):  # names, as a caller may give them
         code = {r: i for i, r in enumerate(REGIONS)}
         regions = np.fromiter((code[r] for r in regions), dtype=np.int8, count=len(regions))
-    key = tl.stack.astype(np.int64) * len(REGIONS) + regions
-    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # records in order of first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    new_ids = rank[inverse.reshape(-1)]
-    counts = np.bincount(new_ids, minlength=len(uniq))
-    sums = np.stack([np.bincount(new_ids, weights=tl.split_us[:, b], minlength=len(uniq)) for b in range(4)], axis=1)
+    n_keys = len(profile.stacks) * len(REGIONS)
+    counts = np.zeros(n_keys, dtype=np.int64)
+    first = np.full(n_keys, len(tl), dtype=np.int64)
+
+    def keys(a: int) -> Any:
+        return tl.stack[a:a + CHUNK].astype(np.int64) * len(REGIONS) + regions[a:a + CHUNK]
+
+    for a in range(0, len(tl), CHUNK):
+        key = keys(a)
+        uniq, at = np.unique(key, return_index=True)
+        first[uniq] = np.minimum(first[uniq], at + a)
+        counts += np.bincount(key, minlength=n_keys)
+    used = np.flatnonzero(counts)
+    used = used[np.argsort(first[used], kind="stable")]  # records in order of first appearance
+    rank = np.full(n_keys, -1, dtype=np.int64)
+    rank[used] = np.arange(len(used))
+    new_ids = np.empty(len(tl), dtype=np.uint8 if len(used) <= 2**8 else np.uint16 if len(used) <= 2**16 else np.uint32)
+    sums = np.zeros((len(used), 4), dtype=np.float64)
+    for a in range(0, len(tl), CHUNK):
+        ids = rank[keys(a)]
+        new_ids[a:a + CHUNK] = ids
+        for b in range(4):
+            sums[:, b] += np.bincount(ids, weights=tl.split_us[a:a + CHUNK, b], minlength=len(used))
     stacks = []
-    for i, k in enumerate(uniq[order].tolist()):
+    for i, k in enumerate(used.tolist()):
         rec = profile.stacks[k // len(REGIONS)]
         stacks.append(StackRecord(rec.frames, rec.lines, REGIONS[k % len(REGIONS)], Split(*(sums[i] * US).tolist()),
-                                  int(counts[i])))
+                                  int(counts[k])))
     timeline = Timeline.of(tl.t0_s, tl.t_us, new_ids, tl.new_from, tl.split_us)
     warnings = tuple(w for w in profile.warnings if not w.startswith(_DECISION_NOTES)) + decision.warnings
     return replace(profile, stacks=tuple(stacks), timeline=timeline, step=decision.step,
