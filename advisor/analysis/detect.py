@@ -26,80 +26,25 @@ The rule (docs/how-it-works.md, "Step detection", says it in plain words):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping
 from pathlib import PurePath
 
 import numpy as np
 
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
-from advisor.analysis.samples import SampleTable, times_at
-from advisor.model import REGIONS, Candidate, FrameKey, StepInfo, StepTiming
+from advisor.analysis.decision import CUT_SHORT, Measurement, Row, StepDecision  # noqa: F401  (re-exported)
+from advisor.analysis.decision import Ctx as _Ctx, all_step as _all_step, new_calls as _new_calls, sample_table
+from advisor.analysis.stepbuild import explicit_loop as _explicit_loop, function_step as _function_step
+from advisor.analysis.stepbuild import loop_step as _loop_step
+from advisor.model import Candidate, FrameKey
 from advisor.stepspec import is_loop_spec, match_step
-
-Row = tuple[tuple[int, ...], tuple[int, ...], float, int]  # frame ids, lines, weight (s), new_from
 
 LOOP_GAIN = loopstep.LOOP_GAIN
 PART_OF_STEP = 1.5  # more calls per round than this: the function is a part of the step, not the step
 MIN_SAMPLES_PER_CALL = 1.5  # fewer: calls shorter than the interval (a helper; its count is a lower bound)
 EPOCH_UPDATES = 2  # updates per call at or above which a function is an epoch, not a step
-# endings after which the last step was cut short (not a complete step)
-CUT_SHORT = ("interrupt", "sigterm", "max-steps", "exception", "checkpoint", "os._exit")
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """What detection reads: the samples in order, the frame table, user flags and sources."""
-
-    rows: Sequence[Row]  # a tuple, or stepping.Rows (made as read)
-    frames: tuple[FrameKey, ...]
-    user: tuple[bool, ...]
-    sources: dict[str, str]
-    mode: str = "sample"
-    stopped_by: str = "exit"
-    calls: dict[int, int] | None = None  # exact call counts (cprofile)
-    timings: tuple[StepTiming, ...] = ()
-    times: Any = ()  # each row's time on the sampler's clock (what StepTiming uses; see samples.times_at)
-
-
-@dataclass(frozen=True, slots=True)
-class StepDecision:
-    """The step (None: the whole run), the region of each row, candidates, and notes for the user."""
-
-    step: StepInfo | None
-    regions: Any  # per row, its region as an index into model.REGIONS (NumPy int8)
-    candidates: tuple[Candidate, ...]
-    warnings: tuple[str, ...] = ()
-    matched: bool = True  # False when --step named nothing that ran
-
-
-STEP, WARMUP, OUTSIDE = (REGIONS.index(r) for r in ("step", "warmup", "outside"))
-
-
-@dataclass(slots=True)
-class _Ctx:
-    m: Measurement
-    st: SampleTable
-    table: stepmod.CallTable
-    run_total: float
-    updates: frozenset[int] = frozenset()
-    optimizers: frozenset[int] = frozenset()
-    _loops: dict[tuple[int, int], list[tuple[int, int, str]]] = field(default_factory=dict)
-
-    def loops_at(self, fid: int, line: int) -> list[tuple[int, int, str]]:
-        """Loops of ``fid``'s source around ``line``, innermost first (cached)."""
-        key = (fid, line)
-        got = self._loops.get(key)
-        if got is None:
-            src = self.m.sources.get(self.m.frames[fid].file)
-            got = self._loops[key] = loopstep.enclosing_loops(src, line) if src else []
-        return got
-
-    def loop(self, fid: int, span: tuple[int, int, str]) -> loopstep.Loop:
-        src = self.m.sources.get(self.m.frames[fid].file, "")
-        return loopstep.Loop(fid, span[0], span[1], span[2], loopstep.nested_spans(src, span[0], span[1]))
 
 
 def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDecision:
@@ -342,155 +287,7 @@ def _update_frames(frames: tuple[FrameKey, ...]) -> tuple[frozenset[int], frozen
     return frozenset(upd), frozenset(optim)
 
 
-# ---- building the StepInfo -----------------------------------------------------------------------------
-def _exact_timing(ctx: _Ctx, fid: int, line: int | None) -> StepTiming | None:
-    for t in ctx.m.timings:
-        if t.frame == fid and t.line == line and t.ends:
-            return t
-    return None
-
-
-def _finish(ctx: _Ctx, info: StepInfo, line: int | None, iters: list[int | None] | None = None) -> StepInfo:
-    """Recorded boundaries, where capture has them for this step, replace the sampled count and times.
-
-    ``exact`` timings cover every call: count and durations are exact. Otherwise the timer started during
-    a call (capture/steptimer.py): the timed calls' durations are exact, the calls before it are counted
-    from the samples (at least the one that was running), and the count is a lower bound ("timed"). For a
-    loop (``line``), the rounds before the timer are counted from the samples' round numbers (``iters``)."""
-    t = _exact_timing(ctx, info.frame, line)
-    if t is None:
-        return info
-    if t.exact:
-        n = len(t.starts)
-        durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[info.warmup:], t.ends[info.warmup:]))
-        reason = _COUNT.sub(lambda mt: f"{n} {mt.group(2)}{mt.group(3)}exact", info.reason, count=1)
-        return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "exact", info.loop_lines,
-                        count_exact=True)
-    since, times = t.starts[0], ctx.m.times
-    if line is not None and iters is not None:
-        before = loopstep.rounds_before(iters, times, since)
-    else:
-        invs = ctx.table.invocations.get(info.frame)
-        first = invs.first[invs.first < len(times)] if invs is not None else np.zeros(0, dtype=np.int64)
-        before = int(np.count_nonzero(times_at(times, first) < since))
-    untimed = max(before, 1)
-    drop = max(0, info.warmup - untimed)  # warm-up calls not already among the untimed ones
-    durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[drop:], t.ends[drop:]))
-    n = untimed + len(t.ends)
-    reason = _COUNT.sub(lambda mt: f"at least {n} {mt.group(2)}{mt.group(3)}timed from call {untimed + 1}",
-                        info.reason, count=1)
-    return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "timed", info.loop_lines,
-                    count_exact=False)
-
-
-_COUNT = re.compile(r"(\d+) (calls|iterations)(, | \()sampled estimate")
-
-
-def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
-                   cands: list[Candidate]) -> StepDecision:
-    m, st = ctx.m, ctx.st
-    invs = ctx.table.invocations.get(fid) or stepmod.InvocationList(fid, *(np.zeros(0, dtype=np.int64),) * 2,
-                                                                     np.zeros(0))
-    n_calls = m.calls.get(fid, len(invs)) if m.calls is not None else len(invs)
-    share = ctx.table.inclusive_s.get(fid, 0.0) / ctx.run_total if ctx.run_total else 0.0
-    if m.mode == "cprofile":
-        durations: tuple[float, ...] = ()
-        timing, what = "cprofile", "exact count"
-    else:
-        complete = invs[:-1] if m.stopped_by in CUT_SHORT and invs else invs
-        durations = tuple(complete.covered_s[warmup:].tolist())
-        timing, what = "sampled", "sampled estimate"
-    tail = "; --step to choose" if chosen_by == "auto" else ""
-    reason = f"{head}: {n_calls} calls ({what}), {share:.0%} of run time{tail}"
-    info = _finish(ctx, StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), None)
-    inside = st.per_sample(st.depth_of(fid) >= 0)
-    regions = np.full(len(st), OUTSIDE, dtype=np.int8)
-    regions[inside] = STEP
-    for inv in invs[:warmup]:
-        part = regions[inv.first:inv.last + 1]
-        part[inside[inv.first:inv.last + 1]] = WARMUP
-    return StepDecision(info, regions, tuple(cands[:50]))
-
-
-def _loop_step(ctx: _Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, chosen_by: str, head: str,
-               cands: list[Candidate]) -> StepDecision:
-    m, st = ctx.m, ctx.st
-    mk = marker if marker is not None else -1
-    iters = loopstep.loop_iterations(st, loop, mk, _new_calls(st, mk))
-    inside = iters >= 0
-    n = int(iters.max()) + 1 if inside.any() else 0
-    per_iter = (samples_sum(st, iters[inside], n, inside) * st.scale).tolist()
-    complete = n - 1 if m.stopped_by in CUT_SHORT and n else n
-    durations = tuple(per_iter[warmup:complete])
-    regions = np.where(inside, np.where(iters < warmup, WARMUP, STEP), OUTSIDE).astype(np.int8)
-    in_loop = sum(per_iter)
-    where = f"{PurePath(m.frames[loop.frame].file.replace(chr(92), '/')).name}:{loop.start}"
-    tail = "; --step to choose" if chosen_by == "auto" else ""
-    reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations, sampled estimate), "
-              f"{in_loop / ctx.run_total if ctx.run_total else 0:.0%} of run time{tail}")
-    info = StepInfo(loop.frame, chosen_by, reason, n, warmup, durations, "sampled", (loop.start, loop.end))
-    return StepDecision(_finish(ctx, info, loop.start, iters), regions, tuple(cands[:50]))
-
-
-def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) -> StepDecision:
-    """``--step FILE:LINE``: the loop at that line of that file is the step."""
-    m = ctx.m
-    file, _, line_s = spec.rpartition(":")
-    line = int(line_s)
-    want = file.replace("\\", "/").lstrip("./")
-    for fid, key in enumerate(m.frames):
-        kf = key.file.replace("\\", "/")
-        if key.kind != "python" or not (kf == file or kf.endswith("/" + want)):
-            continue
-        spans = ctx.loops_at(fid, line)
-        if not spans:
-            continue
-        loop = ctx.loop(fid, spans[0])
-        st = ctx.st
-        child = np.full(st.n_stacks, -1, dtype=np.int64)  # per stack in the loop: the repeated function it calls
-        hit = False
-        for s, ids in enumerate(st.frames):
-            if fid in ids and st.present()[s]:
-                d = ids.index(fid)
-                if loop.start <= st.lines[s][d] <= loop.end:
-                    hit = True
-                    if d + 1 < len(ids) and ctx.table.count(ids[d + 1]) >= 2:
-                        child[s] = ids[d + 1]
-        if hit:
-            marker = None
-            if (child >= 0).any():
-                weight = st.sum_by(child, int(child.max()) + 1)
-                seen = np.bincount(child[child >= 0], minlength=len(weight)) > 0
-                marker = st.first_of(child, np.flatnonzero(seen & (weight == weight[seen].max())))
-            return _loop_step(ctx, loop, marker, warmup, "--step", f"--step {spec}", cands)
-    return StepDecision(None, _all_step(ctx.st), tuple(cands[:50]),
-                        (f"--step {spec!r}: no loop at that line ran",), matched=False)
-
-
 # ---- helpers -------------------------------------------------------------------------------------------
-def sample_table(m: Measurement) -> SampleTable:
-    """The measurement's samples as columns (a timeline's rows carry them; other rows are tabulated)."""
-    table = getattr(m.rows, "table", None)
-    return table if isinstance(table, SampleTable) else SampleTable.of(m.rows)
-
-
-def samples_sum(st: SampleTable, groups: Any, n: int, mask: Any) -> Any:
-    """Per group 0..n-1, the weight of the samples where ``mask`` holds (``groups``: one per such sample)."""
-    from advisor.analysis.samples import group_sum
-
-    return group_sum(groups, n, st.weight[mask])
-
-
-def _all_step(st: SampleTable) -> Any:
-    return np.full(len(st), STEP, dtype=np.int8)
-
-
-def _new_calls(st: SampleTable, marker: int) -> Any:
-    """Whether each sample starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
-    depth = st.per_sample(st.depth_of(marker)) if marker >= 0 else np.full(len(st), -1, dtype=np.int32)
-    return (depth >= 0) & (depth >= st.new_from)
-
-
 def _run_total(table: stepmod.CallTable) -> float:
     """Total sampled time = the inclusive time of the root frames (each sample counted once)."""
     roots = {fid for fid, above in table.above.items() if not above}
