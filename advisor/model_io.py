@@ -144,11 +144,31 @@ DTYPES = ("<u1", "<u2", "<u4", "<i8")
 def _columns(tl: Timeline) -> Iterator[tuple[str, Any]]:
     import numpy as np
 
-    yield "dt_us", _narrow(np.diff(tl.t_us.astype(np.int64, copy=False), prepend=0), None)
+    yield "dt_us", _deltas(tl.t_us)
     yield "stack", tl.stack
     yield "new_from", tl.new_from
     for b, name in enumerate(COLUMNS[3:]):
         yield name, np.ascontiguousarray(tl.split_us[:, b])
+
+
+def _deltas(t_us: Any, chunk: int = 1 << 18) -> Any:
+    """``t_us`` delta-coded (the first value is ``t_us[0]``) in the narrowest type that holds the deltas,
+    a chunk at a time (no int64 copy of an eight-hour column)."""
+    import numpy as np
+
+    def part(a: int) -> Any:
+        seg = t_us[max(a - 1, 0):a + chunk].astype(np.int64)
+        return np.diff(seg, prepend=0) if a == 0 else np.diff(seg)
+
+    n, lo, hi = len(t_us), 0, 0
+    for a in range(0, n, chunk):
+        d = part(a)
+        lo, hi = min(lo, int(d.min())), max(hi, int(d.max()))
+    dtype = next((t for t in (np.uint8, np.uint16, np.uint32) if lo >= 0 and hi <= np.iinfo(t).max), np.int64)
+    out = np.empty(n, dtype=dtype)
+    for a in range(0, n, chunk):
+        out[a:a + chunk] = part(a)
+    return out
 
 
 def _encode(arr: Any) -> tuple[str, bytes]:

@@ -112,7 +112,21 @@ class SampleTable:
 
     def weight_where(self, mask: Any) -> float:
         """Total time (seconds) of the samples where ``mask`` (one bool per sample) holds, in sample order."""
-        return float(group_sum(np.asarray(mask, dtype=np.intp), 2, self.weight)[1] * self.scale)
+        total = 0.0
+        for a in range(0, len(self.stack), CHUNK):
+            w = self.weight[a:a + CHUNK][mask[a:a + CHUNK]]
+            total += float(np.bincount(np.zeros(len(w), dtype=np.intp), weights=w, minlength=1)[0])
+        return total * self.scale
+
+    def sum_by_sample(self, groups: Any, n: int) -> Any:
+        """Per group 0..n-1: the time (``weight`` units) of the samples in it (``groups``: one id per
+        sample, -1 for none), a chunk at a time."""
+        out = np.zeros(n, dtype=np.float64)
+        for a in range(0, len(self.stack), CHUNK):
+            g = groups[a:a + CHUNK]
+            keep = g >= 0
+            out += np.bincount(g[keep], weights=self.weight[a:a + CHUNK][keep], minlength=n)
+        return out
 
 
 def group_sum(groups: Any, n: int, weight: Any) -> Any:

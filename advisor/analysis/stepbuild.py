@@ -13,7 +13,7 @@ from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.decision import (CUT_SHORT, OUTSIDE, STEP, WARMUP, Ctx, StepDecision, all_step,
                                        new_calls)
-from advisor.analysis.samples import group_sum, times_at
+from advisor.analysis.samples import times_at
 from advisor.model import Candidate, StepInfo, StepTiming
 
 
@@ -93,7 +93,7 @@ def loop_step(ctx: Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, ch
     iters = loopstep.loop_iterations(st, loop, mk, new_calls(st, mk))
     inside = iters >= 0
     n = int(iters.max()) + 1 if inside.any() else 0
-    per_iter = (group_sum(iters[inside], n, st.weight[inside]) * st.scale).tolist()
+    per_iter = (st.sum_by_sample(iters, n) * st.scale).tolist()
     complete = n - 1 if m.stopped_by in CUT_SHORT and n else n
     durations = tuple(per_iter[warmup:complete])
     regions = np.where(inside, np.where(iters < warmup, WARMUP, STEP), OUTSIDE).astype(np.int8)

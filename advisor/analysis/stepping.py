@@ -35,13 +35,27 @@ def measurement(profile: Profile) -> detect.Measurement:
 
 
 def _weight_us(tl: Timeline) -> Any:
-    """Each sample's total time in whole microseconds, in the narrowest type that holds it."""
-    import numpy as np
+    """Each sample's total time in whole microseconds, summed from the split where read (a chunk at a
+    time: never a column of its own)."""
+    return WeightColumn(tl.split_us)
 
-    total = np.zeros(len(tl), dtype=np.int64 if tl.split_us.dtype.itemsize >= 4 else np.uint32)
-    for b in range(4):
-        total += tl.split_us[:, b]
-    return total
+
+class WeightColumn:
+    """A read-only column ``split.sum(axis=1)``: indexing (an int, a slice, an index or bool array) sums
+    only the rows asked for."""
+
+    def __init__(self, split: Any) -> None:
+        self._split = split
+
+    def __len__(self) -> int:
+        return len(self._split)
+
+    def __getitem__(self, key: Any) -> Any:
+        import numpy as np
+
+        if isinstance(key, (int, np.integer)):
+            return int(self._split[key].sum(dtype=np.int64))
+        return self._split[key].sum(axis=1, dtype=np.int64)
 
 
 class Times:
