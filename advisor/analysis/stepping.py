@@ -55,7 +55,11 @@ class WeightColumn:
 
         if isinstance(key, (int, np.integer)):
             return int(self._split[key].sum(dtype=np.int64))
-        return self._split[key].sum(axis=1, dtype=np.int64)
+        rows = self._split[key]
+        total = rows[:, 0].astype(np.int64)  # four adds: several times faster than sum(axis=1) on 4 columns
+        for b in range(1, rows.shape[1]):
+            total += rows[:, b]
+        return total
 
 
 class Times:
@@ -140,8 +144,7 @@ def _with_decision(profile: Profile, decision: detect.StepDecision) -> Profile:
 
     for a in range(0, len(tl), CHUNK):
         key = keys(a)
-        uniq, at = np.unique(key, return_index=True)
-        first[uniq] = np.minimum(first[uniq], at + a)
+        np.minimum.at(first, key, np.arange(a, a + len(key)))  # each key's first sample
         counts += np.bincount(key, minlength=n_keys)
     used = np.flatnonzero(counts)
     used = used[np.argsort(first[used], kind="stable")]  # records in order of first appearance
