@@ -22,7 +22,7 @@ from advisor import _profile_checks as checks
 from advisor.atomic import write_atomic
 from advisor.errors import ProfileFormatError
 from advisor.model import (FORMAT, MAX_LOAD_BYTES, MODES, REGIONS, VERSION, Candidate, Command, Frame, FrameKey,
-                           Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, Timeline, _narrow, _str)
+                           Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, Timeline, _str)
 
 # Bound at import, before any script runs: a script that replaces json.dumps (it happens) does not change
 # how its profile is written.
@@ -100,7 +100,10 @@ def load(path: str | os.PathLike[str]) -> Profile:
                                  "not an advisor profile") from None
     except (ValueError, RecursionError) as exc:
         raise ProfileFormatError(f"{p} is not valid JSON (truncated or corrupt?): {str(exc)[:80]}") from None
-    return from_json(data, source=str(p), scan=checks.may_need_scan(raw))
+    scan = checks.may_need_scan(raw)
+    del raw  # the file's bytes: not held while the columns are decoded (tens of MB for a long run)
+    return from_json(data, source=str(p), scan=scan)
+
 
 def from_json(data: Any, source: str = "profile", scan: bool = True) -> Profile:
     """Build a Profile from parsed JSON, checking format, version and every type and bound.
@@ -224,6 +227,20 @@ def _decode(col: Any, name: str, n: int) -> Any:
     return arr
 
 
+def _split_columns(cols: dict[str, Any], n: int) -> Any:
+    """The four split columns decoded one at a time straight into one (n, 4) array (no second copy)."""
+    import numpy as np
+
+    declared = [c.get("dtype") for c in (cols.get(name) for name in COLUMNS[3:]) if isinstance(c, dict)]
+    split = None
+    for b, name in enumerate(COLUMNS[3:]):
+        arr = _decode(cols.get(name), name, n)
+        if split is None:
+            split = np.empty((n, 4), dtype=np.result_type(*(np.dtype(t) for t in declared if t in DTYPES)))
+        split[:, b] = arr
+    return split
+
+
 def _parse_timeline(d: Any, n_stacks: int, version: int) -> Timeline:
     """The timeline of a version-3 file (binary columns) or a version-2 file (JSON lists of integers)."""
     import numpy as np
@@ -235,13 +252,14 @@ def _parse_timeline(d: Any, n_stacks: int, version: int) -> Timeline:
         n = _int(d["samples"], "timeline.samples")
         if d.get("encoding") != ENCODING or not isinstance(d.get("columns"), dict):
             raise ValueError(f"timeline.encoding must be {ENCODING!r} with \"columns\"")
-        c = {name: _decode(d["columns"].get(name), name, n) for name in COLUMNS}
+        cols = d["columns"]
+        c = {name: _decode(cols.get(name), name, n) for name in COLUMNS[:3]}
         t_us = np.cumsum(c["dt_us"], dtype=np.int64)
         if n and (int(t_us.min()) < 0 or int(t_us[-1]) > checks.MAX_COUNT):
             raise ValueError("timeline.columns.dt_us gives a negative or absurd time")
         if n and int(c["new_from"].min()) < 0 or n and int(c["stack"].min()) < 0:
             raise ValueError("timeline holds a negative stack or depth")
-        split = np.stack([c[name] for name in COLUMNS[3:]], axis=1)
+        split = _split_columns(cols, n)
         if n and int(split.min()) < 0:
             raise ValueError("timeline splits must not be negative")
         stack, nf = c["stack"], c["new_from"]
