@@ -42,6 +42,10 @@ class InvocationList(Sequence[Invocation]):
     def __init__(self, frame: int, first: Any, last: Any, covered_s: Any) -> None:
         self.frame, self.first, self.last, self.covered_s = frame, first, last, covered_s
 
+    @classmethod
+    def empty(cls, frame: int) -> InvocationList:
+        return cls(frame, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
     def __len__(self) -> int:
         return len(self.first)
 

@@ -63,8 +63,7 @@ _COUNT = re.compile(r"(\d+) (calls|iterations)(, | \()sampled estimate")
 def function_step(ctx: Ctx, fid: int, warmup: int, chosen_by: str, head: str,
                    cands: list[Candidate]) -> StepDecision:
     m, st = ctx.m, ctx.st
-    invs = ctx.table.invocations.get(fid) or stepmod.InvocationList(fid, *(np.zeros(0, dtype=np.int64),) * 2,
-                                                                     np.zeros(0))
+    invs = ctx.table.invocations.get(fid) or stepmod.InvocationList.empty(fid)
     n_calls = m.calls.get(fid, len(invs)) if m.calls is not None else len(invs)
     share = ctx.table.inclusive_s.get(fid, 0.0) / ctx.run_total if ctx.run_total else 0.0
     if m.mode == "cprofile":
