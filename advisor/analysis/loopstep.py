@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.analysis.samples import SampleTable, previous, times_at
+from advisor.analysis.samples import CHUNK, SampleTable, previous, times_at
 
 from advisor.loopsource import enclosing_loops, innermost_loop, nested_spans  # noqa: F401  (re-exported)
 
@@ -84,37 +84,45 @@ def _facts(st: SampleTable, loop: Loop) -> _Facts:
 
 
 def loop_iterations(st: SampleTable, loop: Loop, marker: int, new_call: Any) -> Any:
-    """For each sample: its round of the loop, or -1 outside it (a NumPy int64 array).
+    """For each sample: its round of the loop, or -1 outside it (a NumPy array).
 
     A round starts where the loop's frame stands on an earlier line of the body than in the previous
     sample (it went round; a line inside a nested loop counts as that loop's header), or on the same line
     inside a new call (of ``marker``, or of the same function the previous sample was in on that line,
     when that line calls it once a round). Sampled: rounds shorter than the sampling interval merge, so
     the count is a lower bound. ``new_call``: per sample, whether it starts a new call of ``marker``.
+    A chunk of samples at a time; what carries over is the previous sample's place and the rounds so far.
     """
     f = _facts(st, loop)
     markers = _once_per_round(st, loop)
     marks = np.fromiter(((int(f.line[s]), int(f.child[s])) in markers for s in range(st.n_stacks)),
                         dtype=bool, count=st.n_stacks)
-    sid = st.stack
-    inside, line, pos, child = f.inside[sid], f.line[sid], f.pos[sid], f.child[sid]
-    prev_in = previous(inside, False)
-    prev_line = np.where(prev_in, previous(line, -1), -1)
-    went_round = pos < np.where(prev_in, previous(pos, -1), -1)
-    del pos
-    same_line = (line == prev_line) & ~f.nested[sid]
-    del line
-    new_child = (child >= 0) & (f.child_depth[sid] >= st.new_from) & (
-        ((child == marker) & np.asarray(new_call, dtype=bool)) | ((child == previous(child, -1)) & marks[sid]))
-    new_round = inside & (went_round | (same_line & new_child) | (prev_line < 0))
-    started = np.cumsum(new_round)
-    return np.where(inside, np.maximum(started - 1, 0), -1)
+    n = len(st)
+    out = np.empty(n, dtype=np.int64 if n >= 2**31 else np.int32)
+    last_in, last_line, last_pos, last_child, started = False, -1, -1, -1, 0
+    for a in range(0, n, CHUNK):
+        sid = st.stack[a:a + CHUNK]
+        inside, line, pos, child = f.inside[sid], f.line[sid], f.pos[sid], f.child[sid]
+        prev_in = previous(inside, last_in)
+        prev_line = np.where(prev_in, previous(line, last_line), -1)
+        went_round = pos < np.where(prev_in, previous(pos, last_pos), -1)
+        same_line = (line == prev_line) & ~f.nested[sid]
+        new_child = (child >= 0) & (f.child_depth[sid] >= st.new_from[a:a + CHUNK]) & (
+            ((child == marker) & np.asarray(new_call[a:a + CHUNK], dtype=bool))
+            | ((child == previous(child, last_child)) & marks[sid]))
+        new_round = inside & (went_round | (same_line & new_child) | (prev_line < 0))
+        rounds = started + np.cumsum(new_round)
+        out[a:a + CHUNK] = np.where(inside, np.maximum(rounds - 1, 0), -1)
+        if len(sid):
+            last_in, last_line, last_pos = bool(inside[-1]), int(line[-1]), int(pos[-1])
+            last_child, started = int(child[-1]), int(rounds[-1])
+    return out
 
 
 def _once_per_round(st: SampleTable, loop: Loop) -> set[tuple[int, int]]:
     """(line, function) pairs of the loop's frame whose new calls mark new rounds: between two rounds
     told apart by line order, they started at most once in most rounds (``list(map(f, xs))`` on one
-    line starts ``f`` many times a round and is left out)."""
+    line starts ``f`` many times a round and is left out). A chunk of samples at a time."""
     f = _facts(st, loop)
     keys: dict[tuple[int, int], int] = {}
     kid = np.full(st.n_stacks, -1, dtype=np.int64)
@@ -122,16 +130,29 @@ def _once_per_round(st: SampleTable, loop: Loop) -> set[tuple[int, int]]:
         kid[s] = keys.setdefault((int(f.line[s]), int(f.child[s])), len(keys))
     if not keys:
         return set()
-    k = np.flatnonzero((f.inside & ~f.nested)[st.stack])  # the samples that count, in order
-    sid = st.stack[k]
-    line = f.line[sid]
-    rounds = np.zeros(len(k), dtype=np.int64)
-    if len(k) > 1:
-        np.cumsum(line[1:] < line[:-1], out=rounds[1:])
-    new = (kid[sid] >= 0) & (f.child_depth[sid] >= st.new_from[k])
-    pair = kid[sid][new] * (int(rounds[-1]) + 1 if len(k) else 1) + rounds[new]
-    uniq, cnt = np.unique(pair, return_counts=True)
-    which = uniq // (int(rounds[-1]) + 1 if len(k) else 1)
+    counts = f.inside & ~f.nested  # per stack: its samples count (the loop's frame on a line of its own)
+    pairs, tallies = [], []
+    last_line, rounds_so_far = -1, 0
+    for a in range(0, len(st), CHUNK):
+        k = np.flatnonzero(counts[st.stack[a:a + CHUNK]])
+        if not len(k):
+            continue
+        sid = st.stack[a:a + CHUNK][k]
+        line = f.line[sid]
+        turn = line < previous(line, last_line)  # a round boundary: back to an earlier line
+        if last_line < 0:
+            turn[0] = False
+        rounds = rounds_so_far + np.cumsum(turn)
+        new = (kid[sid] >= 0) & (f.child_depth[sid] >= st.new_from[a:a + CHUNK][k])
+        uniq, cnt = np.unique(kid[sid][new] + len(keys) * rounds[new], return_counts=True)  # (key, round)
+        pairs.append(uniq)
+        tallies.append(cnt)
+        last_line, rounds_so_far = int(line[-1]), int(rounds[-1])
+    if not pairs:
+        return set()
+    uniq, where = np.unique(np.concatenate(pairs), return_inverse=True)  # a pair split by a chunk edge: one
+    cnt = np.bincount(where.reshape(-1), weights=np.concatenate(tallies), minlength=len(uniq))
+    which = uniq % len(keys)
     n_rounds = np.bincount(which, minlength=len(keys))
     many = np.bincount(which, weights=(cnt > 1).astype(np.float64), minlength=len(keys))
     names = list(keys)

@@ -95,7 +95,9 @@ def loop_step(ctx: Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, ch
     per_iter = (st.sum_by_sample(iters, n) * st.scale).tolist()
     complete = n - 1 if m.stopped_by in CUT_SHORT and n else n
     durations = tuple(per_iter[warmup:complete])
-    regions = np.where(inside, np.where(iters < warmup, WARMUP, STEP), OUTSIDE).astype(np.int8)
+    regions = np.full(len(st), OUTSIDE, dtype=np.int8)
+    regions[inside] = STEP
+    regions[inside & (iters < warmup)] = WARMUP
     in_loop = sum(per_iter)
     where = f"{PurePath(m.frames[loop.frame].file.replace(chr(92), '/')).name}:{loop.start}"
     tail = "; --step to choose" if chosen_by == "auto" else ""

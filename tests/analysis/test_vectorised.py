@@ -98,8 +98,18 @@ def _codes(regions):
     return [REGIONS.index(r) for r in regions] if isinstance(regions, tuple) else list(np.asarray(regions))
 
 
+def _small_chunks(monkeypatch, size):
+    """Every chunked pass over the samples goes ``size`` samples at a time (carries across chunks tested)."""
+    from advisor.analysis import calls, samples, stepping
+
+    for mod in (calls, samples, stepping, loopstep):
+        monkeypatch.setattr(mod, "CHUNK", size)
+
+
 @pytest.mark.parametrize("seed", range(150))
-def test_detection_decides_as_the_per_sample_walk(seed):
+def test_detection_decides_as_the_per_sample_walk(seed, monkeypatch):
+    if seed % 3 == 1:
+        _small_chunks(monkeypatch, 1 + seed % 7)
     rng = random.Random(seed)
     rows, times = _timeline(rng)
     timings = _timings(rng, times)
@@ -124,7 +134,9 @@ def test_detection_decides_as_the_per_sample_walk(seed):
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_call_table_and_loop_rounds_match_the_walk(seed):
+def test_call_table_and_loop_rounds_match_the_walk(seed, monkeypatch):
+    if seed % 2:
+        _small_chunks(monkeypatch, 1 + seed % 5)
     rng = random.Random(1000 + seed)
     rows, _times = _timeline(rng)
     triples = [(ids, w, nf) for ids, _l, w, nf in rows]
