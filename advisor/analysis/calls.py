@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from advisor.analysis import step as stepmod
-from advisor.analysis.samples import CHUNK, SampleTable, group_sum
+from advisor.analysis.samples import CHUNK, SampleTable
+
+DENSE_MAX = 1 << 22  # (stack, continued depth) pairs counted in a dense table up to this many; else sorted
 
 
 def _stack_facts(st: SampleTable) -> tuple[list[list[int]], Any, Any, Any]:
@@ -81,7 +83,7 @@ def track(st: SampleTable) -> stepmod.CallTable:
     a_sid = st.stack if idx is None else st.stack[idx]
     a_nf = st.new_from if idx is None else st.new_from[idx]
     width = int(lengths.max()) + 1 if len(lengths) else 1
-    dense = st.n_stacks * width <= 1 << 22
+    dense = st.n_stacks * width <= DENSE_MAX
     counts = np.zeros(st.n_stacks * width if dense else 0, dtype=np.int64)
     keys: list[Any] = []
     gaps = np.flatnonzero(np.diff(idx, prepend=-1) > 1) if idx is not None else np.zeros(0, dtype=np.int64)
@@ -96,11 +98,11 @@ def track(st: SampleTable) -> stepmod.CallTable:
         if dense:
             counts += np.bincount(key, minlength=len(counts))
         else:
-            keys.append(key)
+            keys.append(np.unique(key, return_counts=True))
     if dense:
         per_entry = _entries_count(flat, offsets, np.cumsum(counts.reshape(st.n_stacks, width), axis=1), width)
     else:
-        per_entry = _entries_sparse(flat, offsets, np.concatenate(keys) if keys else np.zeros(0, np.int64), width)
+        per_entry = _entries_sparse(flat, offsets, keys, width)
     _count_calls(table, flat, per_entry)
     _inclusive_and_above(st, table, outer, det_stack)
     table.continued, table.detached = continued, detached
@@ -139,9 +141,13 @@ def _continued(st: SampleTable, outer: list[list[int]], flat: Any, offsets: Any,
     return cont
 
 
-def _entries_sparse(flat: Any, offsets: Any, key: Any, width: int) -> Any:
-    """``_entries_count`` from sorted (stack, continued) keys, where a dense table would be too large."""
-    uniq, cnt = np.unique(key, return_counts=True)
+def _entries_sparse(flat: Any, offsets: Any, parts: list[tuple[Any, Any]], width: int) -> Any:
+    """``_entries_count`` from each chunk's distinct (stack, continued) keys and their counts, where a dense
+    table would be too large."""
+    uniq, where = np.unique(np.concatenate([u for u, _c in parts]) if parts else np.zeros(0, np.int64),
+                            return_inverse=True)
+    cnt = np.bincount(where.reshape(-1), weights=np.concatenate([c for _u, c in parts]) if parts else None,
+                      minlength=len(uniq)).astype(np.int64)
     csum = np.concatenate(([0], np.cumsum(cnt)))
     n_stacks = len(offsets) - 1
     stack_of = np.repeat(np.arange(n_stacks), np.diff(offsets))
