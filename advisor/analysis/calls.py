@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from advisor._np import np
 from advisor.analysis import step as stepmod
 from advisor.analysis.samples import CHUNK, SampleTable
 

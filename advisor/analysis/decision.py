@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
-
+from advisor._np import np
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.samples import SampleTable

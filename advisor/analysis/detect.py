@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from pathlib import PurePath
 
-import numpy as np
-
+from advisor._np import np
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.decision import CUT_SHORT, Measurement, Row, StepDecision  # noqa: F401  (re-exported)

@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from advisor._np import np
 from advisor.analysis.samples import CHUNK, SampleTable, previous, times_at
 
 from advisor.loopsource import enclosing_loops, innermost_loop, nested_spans  # noqa: F401  (re-exported)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-import numpy as np
+from advisor._np import np
 
 CHUNK = 1 << 18  # samples per chunk: temporaries stay a few MB however long the run
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
-
-from advisor.analysis import samples
-from advisor.analysis.samples import SampleTable
 from advisor.model import Candidate, FrameKey
 from advisor.stepspec import is_loop_spec, match_step  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.analysis.samples import SampleTable
+
+# NumPy is imported where the samples are read, not here: advisor.api imports this module for ``closest``
+# and the profiled process must not load NumPy (tests/test_packaging.py).
 
 MIN_CALLS = 2  # "called repeatedly"
 DETACHED = 2**32 - 1  # ``continued`` of a sample that is not attached to the run's root
@@ -44,6 +46,8 @@ class InvocationList(Sequence[Invocation]):
 
     @classmethod
     def empty(cls, frame: int) -> InvocationList:
+        import numpy as np
+
         return cls(frame, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
 
     def __len__(self) -> int:
@@ -90,6 +94,10 @@ class Invocations(Mapping[int, InvocationList]):
     def _walk(self, fid: int) -> InvocationList:
         """A chunk of attached samples at a time (the only state carried: whether the last one held
         ``fid``, and the calls so far)."""
+        import numpy as np
+
+        from advisor.analysis import samples
+
         st, cont_all = self._table, self._continued
         depth = st.depth_of(fid)
         att = None
@@ -180,14 +188,20 @@ def track_invocations(samples: Iterable[tuple[tuple[int, ...], float, int]] | Sa
 
     Vectorised (``calls.py``): per distinct stack a few Python facts, per sample NumPy columns.
     """
+    from advisor.analysis import calls
+    from advisor.analysis.samples import SampleTable
+
     st = samples if isinstance(samples, SampleTable) else SampleTable.of(
         (ids, (), w, nf) for ids, w, nf in samples)
-    return calls_mod.track(st)
+    return calls.track(st)
 
 
 def _run_root(samples: Iterable[tuple[tuple[int, ...], float, int]]) -> int | None:
     """The root frame holding most of the run's time (the script's ``<module>``)."""
-    return calls_mod.run_root(SampleTable.of((ids, (), w, nf) for ids, w, nf in samples))
+    from advisor.analysis import calls
+    from advisor.analysis.samples import SampleTable
+
+    return calls.run_root(SampleTable.of((ids, (), w, nf) for ids, w, nf in samples))
 
 
 def reattach(before: tuple[int, ...], after: tuple[int, ...]) -> int:
@@ -226,5 +240,3 @@ def closest(spec: str, cands: list[Candidate], frames: list[FrameKey], n: int = 
     scored = sorted(cands, key=lambda c: -difflib.SequenceMatcher(None, name, frames[c.frame].qualname).ratio())
     return scored[:n]
 
-
-from advisor.analysis import calls as calls_mod  # noqa: E402  (calls.py builds on the types above)

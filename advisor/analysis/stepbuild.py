@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-import numpy as np
-
+from advisor._np import np
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.decision import (CUT_SHORT, OUTSIDE, STEP, WARMUP, Ctx, StepDecision, all_step,
