@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor import _profile_checks as checks
+
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.parts import Part
 
@@ -326,7 +328,7 @@ class Profile:
     def frame_label(self, frame_id: int) -> str:
         return self.frames[frame_id].key.label
 
-    # ---- JSON (advisor/model_io.py) -------------------------------------------------------------------
+    # ---- JSON (advisor/model_io.py, model_columns.py) ----------------------------------------------------------------
     def to_json(self, timeline: bool = True) -> dict[str, Any]:
         """The JSON document (``timeline=False``: without the timeline's columns, which ``save`` streams)."""
         return _io().to_json(self, timeline)
@@ -354,6 +356,26 @@ def _io() -> Any:
 
 
 US = 1e-6  # timeline times and splits are stored as whole microseconds
+
+
+def _num(value: Any, name: str, high: float = checks.MAX_SECONDS) -> float:
+    """A finite number in [0, high] (durations, shares of time)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number")
+    v = float(value) if isinstance(value, float) or abs(value) <= checks.MAX_COUNT else float("inf")
+    if not 0 <= v <= high:  # also NaN
+        raise ValueError(f"{name} must be between 0 and {high:g}, got {str(value)[:24]}")
+    return v
+
+
+def _int(value: Any, name: str, low: int | None = 0) -> int:
+    """An integer in [low, MAX_COUNT] (counts, line numbers); ``low=None`` for exit codes."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer")
+    if (low is not None and value < low) or abs(value) > checks.MAX_COUNT:
+        low_s = -checks.MAX_COUNT if low is None else low
+        raise ValueError(f"{name} must be between {low_s} and {checks.MAX_COUNT}, got {str(value)[:24]}")
+    return value
 
 
 def _str(value: Any, name: str) -> str:

@@ -183,14 +183,14 @@ def test_a_long_column_that_does_not_compress_is_stored_and_reads_back():
 
     import numpy as np
 
-    from advisor import model_io
+    from advisor import model_columns
 
     noisy = np.random.default_rng(0).integers(4000, 6000, 1_000_000).astype(np.uint16)
     quiet = np.zeros(1_000_000, dtype=np.uint16)
     for arr, stored in ((noisy, True), (quiet, False)):
-        dtype, data = model_io._encode(arr)
+        dtype, data = model_columns._encode(arr)
         raw = zlib.decompress(base64.b64decode(data))
         assert dtype == "<u2" and np.array_equal(np.frombuffer(raw, dtype=dtype), arr)
         packed = len(base64.b64decode(data))
         assert (packed >= arr.nbytes) is stored
-        assert np.array_equal(model_io._decode({"dtype": dtype, "data": data.decode()}, "x", len(arr)), arr)
+        assert np.array_equal(model_columns._decode({"dtype": dtype, "data": data.decode()}, "x", len(arr)), arr)
