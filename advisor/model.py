@@ -328,7 +328,7 @@ class Profile:
     def frame_label(self, frame_id: int) -> str:
         return self.frames[frame_id].key.label
 
-    # ---- JSON (advisor/model_io.py, model_columns.py) ----------------------------------------------------------------
+    # ---- JSON (advisor/model_io.py, model_columns.py) --------------------------------------------------
     def to_json(self, timeline: bool = True) -> dict[str, Any]:
         """The JSON document (``timeline=False``: without the timeline's columns, which ``save`` streams)."""
         return _io().to_json(self, timeline)
