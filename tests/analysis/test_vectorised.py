@@ -42,7 +42,8 @@ SRC = textwrap.dedent("""\
     """)
 KEYS = [FrameKey(F, "<module>", 1), FrameKey(F, "main", 9), FrameKey(F, "train_batch", 4),
         FrameKey(F, "forward", 1), FrameKey(F, "helper", 20),
-        FrameKey("/site/torch/_tensor.py", "Tensor.backward", 20), FrameKey("/site/torch/optim/adam.py", "Adam.step", 10),
+        FrameKey("/site/torch/_tensor.py", "Tensor.backward", 20),
+        FrameKey("/site/torch/optim/adam.py", "Adam.step", 10),
         FrameKey(F, "finish", 30), FrameKey("<frozen importlib._bootstrap>", "_find_and_load", 1)]
 USER = tuple(k.file == F for k in KEYS)
 
@@ -59,7 +60,8 @@ def _timeline(rng: random.Random):
                 kind = rng.random()
                 if kind < 0.4:
                     line = rng.choice((5, 6))
-                    events.append(((0, 1, 2, 3), (16, 12, line, 2), (top, main, tb, next(call) if rng.random() < 0.7 else -line)))
+                    fwd = next(call) if rng.random() < 0.7 else -line  # a new call, or the same as before
+                    events.append(((0, 1, 2, 3), (16, 12, line, 2), (top, main, tb, fwd)))
                 elif kind < 0.7:
                     events.append(((0, 1, 2), (16, 12, rng.choice((5, 6, 7))), (top, main, tb)))
                 elif kind < 0.85:
