@@ -144,3 +144,28 @@ def test_a_negative_time_in_the_timeline_is_refused(saved, tmp_path):
     bad.write_text(json.dumps(doc))
     with pytest.raises(ProfileFormatError, match="dt_us gives a negative or absurd time"):
         Profile.load(bad)
+
+
+def test_deciding_the_step_of_a_long_capture_holds_no_column_per_sample(tmp_path):
+    """Step detection over a million samples: its memory is chunk-sized, not per sample (the walk that made
+    a row per sample peaked near 100 bytes a sample; the columns themselves are not counted here)."""
+    import gc
+    import tracemalloc
+
+    from advisor.capture.build import measure
+
+    n = 1_000_000
+    raw = fill_sampler(n, tmp_path).to_raw()
+    prof = measure(raw, command={"kind": "script", "target": "train.py", "args": []}, environment={},
+                   outcome=Outcome(0, "exit"), wall_s=n * 0.005, user_code=UserCode.default())
+    del raw
+    gc.collect()
+    tracemalloc.start()
+    try:
+        decided = apply_step(prof, None, 1)
+        _cur, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decided.frames[decided.step.frame].key.qualname == "train_step"
+    assert sum(r.samples for r in decided.stacks) == n
+    assert peak < 32 * n, f"{peak / n:.1f} bytes a sample"

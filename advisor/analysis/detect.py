@@ -26,80 +26,32 @@ The rule (docs/how-it-works.md, "Step detection", says it in plain words):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping
 from pathlib import PurePath
 
+from advisor._np import np
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
-from advisor.model import Candidate, FrameKey, StepInfo, StepTiming
+from advisor.analysis.decision import CUT_SHORT, Measurement, Row, StepDecision  # noqa: F401  (re-exported)
+from advisor.analysis.decision import Ctx as _Ctx, all_step as _all_step, new_calls as _new_calls, sample_table
+from advisor.analysis.stepbuild import explicit_loop as _explicit_loop, function_step as _function_step
+from advisor.analysis.stepbuild import loop_step as _loop_step
+from advisor.model import Candidate, FrameKey
 from advisor.stepspec import is_loop_spec, match_step
-
-Row = tuple[tuple[int, ...], tuple[int, ...], float, int]  # frame ids, lines, weight (s), new_from
 
 LOOP_GAIN = loopstep.LOOP_GAIN
 PART_OF_STEP = 1.5  # more calls per round than this: the function is a part of the step, not the step
 MIN_SAMPLES_PER_CALL = 1.5  # fewer: calls shorter than the interval (a helper; its count is a lower bound)
 EPOCH_UPDATES = 2  # updates per call at or above which a function is an epoch, not a step
-# endings after which the last step was cut short (not a complete step)
-CUT_SHORT = ("interrupt", "sigterm", "max-steps", "exception", "checkpoint", "os._exit")
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """What detection reads: the samples in order, the frame table, user flags and sources."""
-
-    rows: Sequence[Row]  # a tuple, or stepping.Rows (made as read)
-    frames: tuple[FrameKey, ...]
-    user: tuple[bool, ...]
-    sources: dict[str, str]
-    mode: str = "sample"
-    stopped_by: str = "exit"
-    calls: dict[int, int] | None = None  # exact call counts (cprofile)
-    timings: tuple[StepTiming, ...] = ()
-    times: Sequence[float] = ()  # each row's time on the sampler's clock (what StepTiming uses)
-
-
-@dataclass(frozen=True, slots=True)
-class StepDecision:
-    """The step (None: the whole run), the region of each row, candidates, and notes for the user."""
-
-    step: StepInfo | None
-    regions: tuple[str, ...]
-    candidates: tuple[Candidate, ...]
-    warnings: tuple[str, ...] = ()
-    matched: bool = True  # False when --step named nothing that ran
-
-
-@dataclass(slots=True)
-class _Ctx:
-    m: Measurement
-    table: stepmod.CallTable
-    run_total: float
-    updates: frozenset[int] = frozenset()
-    optimizers: frozenset[int] = frozenset()
-    _loops: dict[tuple[int, int], list[tuple[int, int, str]]] = field(default_factory=dict)
-
-    def loops_at(self, fid: int, line: int) -> list[tuple[int, int, str]]:
-        """Loops of ``fid``'s source around ``line``, innermost first (cached)."""
-        key = (fid, line)
-        got = self._loops.get(key)
-        if got is None:
-            src = self.m.sources.get(self.m.frames[fid].file)
-            got = self._loops[key] = loopstep.enclosing_loops(src, line) if src else []
-        return got
-
-    def loop(self, fid: int, span: tuple[int, int, str]) -> loopstep.Loop:
-        src = self.m.sources.get(self.m.frames[fid].file, "")
-        return loopstep.Loop(fid, span[0], span[1], span[2], loopstep.nested_spans(src, span[0], span[1]))
 
 
 def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDecision:
     """Decide the step of measurement ``m`` (``spec``: ``--step`` as given, or None to detect it)."""
-    table = stepmod.track_invocations(_Calls(m.rows))
+    st = sample_table(m)
+    table = stepmod.track_invocations(st)
     cands = stepmod.candidates(table, list(m.frames), m.calls)
-    ctx = _Ctx(m, table, _run_total(table), *_update_frames(m.frames))
+    ctx = _Ctx(m, st, table, _run_total(table), *_update_frames(m.frames))
     if m.mode == "cprofile":
         warmup = 0
     if spec and is_loop_spec(spec):
@@ -108,14 +60,14 @@ def detect(m: Measurement, spec: str | None = None, warmup: int = 1) -> StepDeci
         hits = match_step(spec, list(m.frames))
         hits = [h for h in hits if h in table.inclusive_s]
         if not hits:
-            return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
+            return StepDecision(None, _all_step(st), tuple(cands[:50]),
                                 (f"--step {spec!r} matched no function that ran",), matched=False)
         fid = max(hits, key=lambda h: table.inclusive_s.get(h, 0.0))
         return _function_step(ctx, fid, warmup, "--step", f"--step {spec}", cands)
     samples = samples_per_frame(table) if m.calls is None else None
     best = choose_function(cands, table.above, list(m.user), [k.qualname for k in m.frames], samples)
     if best is None:
-        return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
+        return StepDecision(None, _all_step(st), tuple(cands[:50]),
                             ("no function was called repeatedly: the whole run is analysed as one step "
                              "(use --step to name the step function)",))
     if m.mode == "cprofile" or m.mode == "pyinstrument":
@@ -135,7 +87,7 @@ def named_step(qualname: str) -> bool:
 
 def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: list[bool],
                     names: list[str] | None = None,
-                    samples: dict[int, int] | None = None) -> Candidate | None:
+                    samples: Mapping[int, int] | None = None) -> Candidate | None:
     """Rule 1: the heaviest repeated function (user code preferred), then down to a finer one.
 
     A finer function is one called by it (``above[c]``: the frames seen above ``c``), at least twice as
@@ -163,11 +115,12 @@ def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: li
         best = max(finer, key=lambda c: (c.inclusive_s, c.calls))
 
 
-def samples_per_frame(table: stepmod.CallTable) -> dict[int, int] | None:
-    """Samples seen inside each function's calls (None for exact counts without samples)."""
+def samples_per_frame(table: stepmod.CallTable) -> Mapping[int, int] | None:
+    """Samples seen inside each function's calls (None for exact counts without samples); computed per
+    function when asked (``step.Spans``)."""
     if not table.calls:
         return None
-    return dict(table.spans)
+    return table.spans
 
 
 # ---- rules 2-4: function or loop -----------------------------------------------------------------------
@@ -203,21 +156,23 @@ def _refine(ctx: _Ctx, fid: int) -> int | loopstep.Loop:
 
 def _callers(ctx: _Ctx, fid: int) -> list[tuple[int, int]]:
     """User frames above ``fid`` that run fewer times than it, nearest first, with the line they stand on
-    (the heaviest chain over the samples holding ``fid``)."""
-    weight: dict[tuple[tuple[int, int], ...], float] = {}
+    (the heaviest chain over the samples holding ``fid``; a tie: the chain seen first)."""
+    st = ctx.st
     n_fid = ctx.table.count(fid) or (ctx.m.calls or {}).get(fid, 0)
-    for ids, lines, w, _nf in ctx.m.rows:
-        try:
-            d = ids.index(fid)
-        except ValueError:
-            continue
-        chain = tuple((ids[k], lines[k]) for k in range(d - 1, -1, -1)
-                      if ctx.m.user[ids[k]] and ids[k] != fid
-                      and ctx.table.count(ids[k]) < n_fid)
-        weight[chain] = weight.get(chain, 0.0) + w
-    if not weight:
+    depth = st.depth_of(fid)
+    chains: dict[tuple[tuple[int, int], ...], int] = {}
+    group = np.full(st.n_stacks, -1, dtype=np.int64)
+    for s in np.flatnonzero(depth >= 0).tolist():
+        ids, lines = st.frames[s], st.lines[s]
+        chain = tuple((ids[k], lines[k]) for k in range(int(depth[s]) - 1, -1, -1)
+                      if ctx.m.user[ids[k]] and ids[k] != fid and ctx.table.count(ids[k]) < n_fid)
+        group[s] = chains.setdefault(chain, len(chains))
+    if not chains or not st.present()[depth >= 0].any():
         return []
-    return list(max(weight, key=weight.__getitem__))
+    weight = st.sum_by(group, len(chains))
+    seen = np.bincount(group[st.present() & (group >= 0)], minlength=len(chains)) > 0
+    best = np.flatnonzero(seen & (weight == weight[seen].max()))
+    return list(list(chains)[st.first_of(group, best)])
 
 
 def _outer_loops(ctx: _Ctx, chain: list[tuple[int, int]]) -> list[loopstep.Loop]:
@@ -236,17 +191,21 @@ class _LoopStats:
 
 
 def _loop_stats(ctx: _Ctx, loop: loopstep.Loop, marker: int) -> _LoopStats:
-    iters = loopstep.loop_iterations(_simple(ctx.m.rows), loop, marker, _new_calls(ctx.m.rows, marker))
-    time_s = update_s = 0.0
-    for (ids, _l, w, _nf), it in zip(ctx.m.rows, iters):
-        if it is None:
-            continue
-        time_s += w
-        if ctx.updates and any(f in ctx.updates for f in ids):
-            update_s += w
-    n = max((it for it in iters if it is not None), default=-1) + 1
-    calls = sum(1 for inv in ctx.table.invocations.get(marker, ()) if iters[inv.first] is not None)  # began inside
-    return _LoopStats(time_s, n, calls, update_s)
+    st = ctx.st
+    iters = loopstep.loop_iterations(st, loop, marker, _new_calls(st, marker))
+    inside = iters >= 0
+    time_s = st.weight_where(inside)
+    update_s = st.weight_where(inside & _has_update(ctx)[st.stack]) if ctx.updates else 0.0
+    n = int(iters.max()) + 1 if len(iters) else 0
+    invs = ctx.table.invocations.get(marker)
+    calls = int(np.count_nonzero(inside[invs.first])) if invs is not None and len(invs) else 0  # began inside
+    return _LoopStats(time_s, max(n, 0), calls, update_s)
+
+
+def _has_update(ctx: _Ctx) -> Any:
+    """Per stack: whether it holds one of the run's model-update frames."""
+    return ctx.st.cached("updates", lambda: np.fromiter(
+        (any(f in ctx.updates for f in ids) for ids in ctx.st.frames), dtype=bool, count=ctx.st.n_stacks))
 
 
 def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
@@ -256,17 +215,20 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
     calls = ctx.table.count(fid)
     if not counted or not calls:
         return None
-    by_loop: dict[tuple[int, int, str], float] = {}
-    for ids, lines, w, _nf in ctx.m.rows:
-        if fid not in ids:
-            continue
-        spans = ctx.loops_at(fid, lines[ids.index(fid)])
+    st = ctx.st
+    depth = st.depth_of(fid)
+    keys: dict[tuple[int, int, str], int] = {}
+    group = np.full(st.n_stacks, -1, dtype=np.int64)
+    for s in np.flatnonzero((depth >= 0) & st.present()).tolist():
+        spans = ctx.loops_at(fid, st.lines[s][int(depth[s])])
         if spans:
-            by_loop[spans[-1]] = by_loop.get(spans[-1], 0.0) + w
-    if not by_loop:
+            group[s] = keys.setdefault(spans[-1], len(keys))
+    if not keys:
         return None
-    span = max(by_loop, key=by_loop.__getitem__)
-    if by_loop[span] < stepmod.WRAPPED_SHARE * ctx.table.inclusive_s.get(fid, 0.0):
+    weight = st.sum_by(group, len(keys))
+    best = np.flatnonzero(weight == weight.max())
+    span = list(keys)[st.first_of(group, best)]
+    if weight[keys[span]] * st.scale < stepmod.WRAPPED_SHARE * ctx.table.inclusive_s.get(fid, 0.0):
         return None
     loop = ctx.loop(fid, span)
     stats = _loop_stats(ctx, loop, -1)
@@ -278,18 +240,17 @@ def _epoch_loop(ctx: _Ctx, fid: int) -> loopstep.Loop | None:
 
 def _update_calls(ctx: _Ctx, loop: loopstep.Loop, counted: frozenset[int]) -> int:
     """Calls of update frames (outermost per sample) that started while ``loop``'s frame stood in it."""
-    n = 0
-    for ids, lines, _w, new_from in ctx.m.rows:
+    st = ctx.st
+    first = np.full(st.n_stacks, -1, dtype=np.int64)  # per stack: depth of the first update below the loop
+    for s, ids in enumerate(st.frames):
         if loop.frame not in ids:
             continue
         d = ids.index(loop.frame)
-        if not loop.start <= lines[d] <= loop.end:
+        if not loop.start <= st.lines[s][d] <= loop.end:
             continue
-        for k in range(d + 1, len(ids)):
-            if ids[k] in counted:
-                n += k >= new_from
-                break
-    return n
+        first[s] = next((k for k in range(d + 1, len(ids)) if ids[k] in counted), -1)
+    k = first[st.stack]
+    return int(np.count_nonzero((k >= 0) & (k >= st.new_from)))
 
 
 def _with_update(ctx: _Ctx, unit: int | loopstep.Loop, fid: int, outer: list[loopstep.Loop]) -> int | loopstep.Loop:
@@ -299,7 +260,8 @@ def _with_update(ctx: _Ctx, unit: int | loopstep.Loop, fid: int, outer: list[loo
     if isinstance(unit, loopstep.Loop):
         if _loop_stats(ctx, unit, fid).update_s > 0:
             return unit
-    elif any(fid in ids and any(f in ctx.updates for f in ids[ids.index(fid):]) for ids, _l, _w, _nf in ctx.m.rows):
+    elif any(ctx.st.present()[s] and fid in ids and any(f in ctx.updates for f in ids[ids.index(fid):])
+             for s, ids in enumerate(ctx.st.frames)):
         return unit
     for loop in outer:
         stats = _loop_stats(ctx, loop, fid)
@@ -324,145 +286,7 @@ def _update_frames(frames: tuple[FrameKey, ...]) -> tuple[frozenset[int], frozen
     return frozenset(upd), frozenset(optim)
 
 
-# ---- building the StepInfo -----------------------------------------------------------------------------
-def _exact_timing(ctx: _Ctx, fid: int, line: int | None) -> StepTiming | None:
-    for t in ctx.m.timings:
-        if t.frame == fid and t.line == line and t.ends:
-            return t
-    return None
-
-
-def _finish(ctx: _Ctx, info: StepInfo, line: int | None, iters: list[int | None] | None = None) -> StepInfo:
-    """Recorded boundaries, where capture has them for this step, replace the sampled count and times.
-
-    ``exact`` timings cover every call: count and durations are exact. Otherwise the timer started during
-    a call (capture/steptimer.py): the timed calls' durations are exact, the calls before it are counted
-    from the samples (at least the one that was running), and the count is a lower bound ("timed"). For a
-    loop (``line``), the rounds before the timer are counted from the samples' round numbers (``iters``)."""
-    t = _exact_timing(ctx, info.frame, line)
-    if t is None:
-        return info
-    if t.exact:
-        n = len(t.starts)
-        durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[info.warmup:], t.ends[info.warmup:]))
-        reason = _COUNT.sub(lambda mt: f"{n} {mt.group(2)}{mt.group(3)}exact", info.reason, count=1)
-        return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "exact", info.loop_lines,
-                        count_exact=True)
-    since, times = t.starts[0], ctx.m.times
-    if line is not None and iters is not None:
-        before = loopstep.rounds_before(iters, times, since)
-    else:
-        before = sum(1 for inv in ctx.table.invocations.get(info.frame, [])
-                     if inv.first < len(times) and times[inv.first] < since)
-    untimed = max(before, 1)
-    drop = max(0, info.warmup - untimed)  # warm-up calls not already among the untimed ones
-    durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[drop:], t.ends[drop:]))
-    n = untimed + len(t.ends)
-    reason = _COUNT.sub(lambda mt: f"at least {n} {mt.group(2)}{mt.group(3)}timed from call {untimed + 1}",
-                        info.reason, count=1)
-    return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "timed", info.loop_lines,
-                    count_exact=False)
-
-
-_COUNT = re.compile(r"(\d+) (calls|iterations)(, | \()sampled estimate")
-
-
-def _function_step(ctx: _Ctx, fid: int, warmup: int, chosen_by: str, head: str,
-                   cands: list[Candidate]) -> StepDecision:
-    m = ctx.m
-    invs = ctx.table.invocations.get(fid, [])
-    n_calls = m.calls.get(fid, len(invs)) if m.calls is not None else len(invs)
-    share = ctx.table.inclusive_s.get(fid, 0.0) / ctx.run_total if ctx.run_total else 0.0
-    if m.mode == "cprofile":
-        durations: tuple[float, ...] = ()
-        timing, what = "cprofile", "exact count"
-    else:
-        complete = invs[:-1] if m.stopped_by in CUT_SHORT and invs else invs
-        durations = tuple(inv.covered_s for inv in complete[warmup:])
-        timing, what = "sampled", "sampled estimate"
-    tail = "; --step to choose" if chosen_by == "auto" else ""
-    reason = f"{head}: {n_calls} calls ({what}), {share:.0%} of run time{tail}"
-    info = _finish(ctx, StepInfo(fid, chosen_by, reason, n_calls, warmup, durations, timing), None)
-    warm: set[int] = set()
-    for inv in invs[:warmup]:
-        warm.update(range(inv.first, inv.last + 1))
-    regions = tuple("outside" if fid not in row[0] else ("warmup" if i in warm else "step")
-                    for i, row in enumerate(m.rows))
-    return StepDecision(info, regions, tuple(cands[:50]))
-
-
-def _loop_step(ctx: _Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, chosen_by: str, head: str,
-               cands: list[Candidate]) -> StepDecision:
-    m = ctx.m
-    mk = marker if marker is not None else -1
-    iters = loopstep.loop_iterations(_simple(m.rows), loop, mk, _new_calls(m.rows, mk))
-    per_iter: dict[int, float] = {}
-    for (_ids, _lines, w, _nf), it in zip(m.rows, iters):
-        if it is not None:
-            per_iter[it] = per_iter.get(it, 0.0) + w
-    n = (max(per_iter) + 1) if per_iter else 0
-    complete = n - 1 if m.stopped_by in CUT_SHORT and n else n
-    durations = tuple(per_iter.get(i, 0.0) for i in range(warmup, complete))
-    regions = tuple("outside" if it is None else ("warmup" if it < warmup else "step") for it in iters)
-    in_loop = sum(per_iter.values())
-    where = f"{PurePath(m.frames[loop.frame].file.replace(chr(92), '/')).name}:{loop.start}"
-    tail = "; --step to choose" if chosen_by == "auto" else ""
-    reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations, sampled estimate), "
-              f"{in_loop / ctx.run_total if ctx.run_total else 0:.0%} of run time{tail}")
-    info = StepInfo(loop.frame, chosen_by, reason, n, warmup, durations, "sampled", (loop.start, loop.end))
-    return StepDecision(_finish(ctx, info, loop.start, iters), regions, tuple(cands[:50]))
-
-
-def _explicit_loop(ctx: _Ctx, spec: str, warmup: int, cands: list[Candidate]) -> StepDecision:
-    """``--step FILE:LINE``: the loop at that line of that file is the step."""
-    m = ctx.m
-    file, _, line_s = spec.rpartition(":")
-    line = int(line_s)
-    want = file.replace("\\", "/").lstrip("./")
-    for fid, key in enumerate(m.frames):
-        kf = key.file.replace("\\", "/")
-        if key.kind != "python" or not (kf == file or kf.endswith("/" + want)):
-            continue
-        spans = ctx.loops_at(fid, line)
-        if not spans:
-            continue
-        loop = ctx.loop(fid, spans[0])
-        children: dict[int, float] = {}
-        hit = False
-        for ids, lines, w, _nf in m.rows:
-            if fid in ids:
-                d = ids.index(fid)
-                if loop.start <= lines[d] <= loop.end:
-                    hit = True
-                    if d + 1 < len(ids) and ctx.table.count(ids[d + 1]) >= 2:
-                        children[ids[d + 1]] = children.get(ids[d + 1], 0.0) + w
-        if hit:
-            marker = max(children, key=children.__getitem__) if children else None
-            return _loop_step(ctx, loop, marker, warmup, "--step", f"--step {spec}", cands)
-    return StepDecision(None, ("step",) * len(m.rows), tuple(cands[:50]),
-                        (f"--step {spec!r}: no loop at that line ran",), matched=False)
-
-
 # ---- helpers -------------------------------------------------------------------------------------------
-def _simple(rows: Sequence[Row]) -> Sequence[Row]:
-    return rows
-
-
-class _Calls:
-    """(frame ids, weight, new_from) of each row, as ``track_invocations`` reads them (twice), made as read."""
-
-    def __init__(self, rows: Sequence[Row]) -> None:
-        self._rows = rows
-
-    def __iter__(self) -> Iterator[tuple[tuple[int, ...], float, int]]:
-        return ((ids, w, nf) for ids, _l, w, nf in self._rows)
-
-
-def _new_calls(rows: Sequence[Row], marker: int) -> list[bool]:
-    """Whether each row starts a new call of ``marker`` (its outermost frame is past ``new_from``)."""
-    return [marker in ids and ids.index(marker) >= nf for ids, _l, _w, nf in rows]
-
-
 def _run_total(table: stepmod.CallTable) -> float:
     """Total sampled time = the inclusive time of the root frames (each sample counted once)."""
     roots = {fid for fid, above in table.above.items() if not above}

@@ -17,6 +17,10 @@ sample belongs to): samples whose frame stands on a line of the loop are in the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from advisor._np import np
+from advisor.analysis.samples import CHUNK, SampleTable, previous, times_at
 
 from advisor.loopsource import enclosing_loops, innermost_loop, nested_spans  # noqa: F401  (re-exported)
 
@@ -45,76 +49,120 @@ class Loop:
         return any(start <= line <= end for start, end in self.nested)
 
 
-def loop_iterations(rows: list[tuple[tuple[int, ...], tuple[int, ...], float, int]], loop: Loop,
-                    marker: int, new_call: list[bool]) -> list[int | None]:
-    """For each row (frame ids, lines, weight, new_from): its round of the loop, or None outside it.
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """Per stack, where the loop's frame stands: its line (-1: not in the loop), the line's position in a
+    round, whether the line is in a nested loop, the frame it calls there (-1: none) and that depth."""
+
+    inside: Any
+    line: Any
+    pos: Any
+    nested: Any
+    child: Any
+    child_depth: Any
+
+
+def _facts(st: SampleTable, loop: Loop) -> _Facts:
+    def make() -> _Facts:
+        k = st.n_stacks
+        line, pos, child, cdepth = (np.full(k, -1, dtype=np.int64) for _ in range(4))
+        nested = np.zeros(k, dtype=bool)
+        for s, ids in enumerate(st.frames):
+            if loop.frame not in ids:
+                continue
+            d = ids.index(loop.frame)
+            ln = st.lines[s][d]
+            if not loop.start <= ln <= loop.end:
+                continue
+            line[s], pos[s], nested[s], cdepth[s] = ln, loop.position(ln), loop.in_nested(ln), d + 1
+            if d + 1 < len(ids):
+                child[s] = ids[d + 1]
+        return _Facts(line >= 0, line, pos, nested, child, cdepth)
+
+    return st.cached(("loop", loop), make)
+
+
+def loop_iterations(st: SampleTable, loop: Loop, marker: int, new_call: Any) -> Any:
+    """For each sample: its round of the loop, or -1 outside it (a NumPy array).
 
     A round starts where the loop's frame stands on an earlier line of the body than in the previous
     sample (it went round; a line inside a nested loop counts as that loop's header), or on the same line
     inside a new call (of ``marker``, or of the same function the previous sample was in on that line,
     when that line calls it once a round). Sampled: rounds shorter than the sampling interval merge, so
-    the count is a lower bound.
+    the count is a lower bound. ``new_call``: per sample, whether it starts a new call of ``marker``.
+    A chunk of samples at a time; what carries over is the previous sample's place and the rounds so far.
     """
-    markers = _once_per_round(rows, loop)
-    out: list[int | None] = []
-    started = 0
-    prev_line = -1
-    prev_child = -1
-    for i, (ids, lines, _w, new_from) in enumerate(rows):
-        try:
-            depth = ids.index(loop.frame)
-        except ValueError:
-            out.append(None)
-            prev_line = -1
-            continue
-        line = lines[depth]
-        if not loop.start <= line <= loop.end:
-            out.append(None)
-            prev_line = -1
-            continue
-        child = ids[depth + 1] if depth + 1 < len(ids) else -1
-        went_round = loop.position(line) < loop.position(prev_line)
-        same_line = line == prev_line and not loop.in_nested(line)
-        new_child = child >= 0 and depth + 1 >= new_from and (
-            (child == marker and new_call[i]) or (child == prev_child and (line, child) in markers))
-        if went_round or (same_line and new_child) or prev_line < 0:  # (re-)entering the loop: a new round
-            started += 1
-        prev_line, prev_child = line, child
-        out.append(max(started - 1, 0))
+    f = _facts(st, loop)
+    markers = _once_per_round(st, loop)
+    marks = np.fromiter(((int(f.line[s]), int(f.child[s])) in markers for s in range(st.n_stacks)),
+                        dtype=bool, count=st.n_stacks)
+    n = len(st)
+    out = np.empty(n, dtype=np.int64 if n >= 2**31 else np.int32)
+    last_in, last_line, last_pos, last_child, started = False, -1, -1, -1, 0
+    for a in range(0, n, CHUNK):
+        sid = st.stack[a:a + CHUNK]
+        inside, line, pos, child = f.inside[sid], f.line[sid], f.pos[sid], f.child[sid]
+        prev_in = previous(inside, last_in)
+        prev_line = np.where(prev_in, previous(line, last_line), -1)
+        went_round = pos < np.where(prev_in, previous(pos, last_pos), -1)
+        same_line = (line == prev_line) & ~f.nested[sid]
+        new_child = (child >= 0) & (f.child_depth[sid] >= st.new_from[a:a + CHUNK]) & (
+            ((child == marker) & np.asarray(new_call[a:a + CHUNK], dtype=bool))
+            | ((child == previous(child, last_child)) & marks[sid]))
+        new_round = inside & (went_round | (same_line & new_child) | (prev_line < 0))
+        rounds = started + np.cumsum(new_round)
+        out[a:a + CHUNK] = np.where(inside, np.maximum(rounds - 1, 0), -1)
+        if len(sid):
+            last_in, last_line, last_pos = bool(inside[-1]), int(line[-1]), int(pos[-1])
+            last_child, started = int(child[-1]), int(rounds[-1])
     return out
 
 
-def _once_per_round(rows: list[tuple[tuple[int, ...], tuple[int, ...], float, int]],
-                    loop: Loop) -> set[tuple[int, int]]:
+def _once_per_round(st: SampleTable, loop: Loop) -> set[tuple[int, int]]:
     """(line, function) pairs of the loop's frame whose new calls mark new rounds: between two rounds
     told apart by line order, they started at most once in most rounds (``list(map(f, xs))`` on one
-    line starts ``f`` many times a round and is left out)."""
-    per_round: dict[tuple[int, int], list[int]] = {}
-    current: dict[tuple[int, int], int] = {}
-    prev = -1
-    for ids, lines, _w, new_from in rows:
-        if loop.frame not in ids:
+    line starts ``f`` many times a round and is left out). A chunk of samples at a time."""
+    f = _facts(st, loop)
+    keys: dict[tuple[int, int], int] = {}
+    kid = np.full(st.n_stacks, -1, dtype=np.int64)
+    for s in np.flatnonzero(f.inside & ~f.nested & (f.child >= 0)).tolist():
+        kid[s] = keys.setdefault((int(f.line[s]), int(f.child[s])), len(keys))
+    if not keys:
+        return set()
+    counts = f.inside & ~f.nested  # per stack: its samples count (the loop's frame on a line of its own)
+    pairs, tallies = [], []
+    last_line, rounds_so_far = -1, 0
+    for a in range(0, len(st), CHUNK):
+        k = np.flatnonzero(counts[st.stack[a:a + CHUNK]])
+        if not len(k):
             continue
-        d = ids.index(loop.frame)
-        line = lines[d]
-        if not loop.start <= line <= loop.end or loop.in_nested(line):
-            continue
-        if prev >= 0 and loop.position(line) < loop.position(prev):
-            for k, v in current.items():
-                per_round.setdefault(k, []).append(v)
-            current = {}
-        prev = line
-        if d + 1 < len(ids) and d + 1 >= new_from:
-            key = (line, ids[d + 1])
-            current[key] = current.get(key, 0) + 1
-    for k, v in current.items():
-        per_round.setdefault(k, []).append(v)
-    return {k for k, counts in per_round.items() if sum(c > 1 for c in counts) * 2 < len(counts)}
+        sid = st.stack[a:a + CHUNK][k]
+        line = f.line[sid]
+        turn = line < previous(line, last_line)  # a round boundary: back to an earlier line
+        if last_line < 0:
+            turn[0] = False
+        rounds = rounds_so_far + np.cumsum(turn)
+        new = (kid[sid] >= 0) & (f.child_depth[sid] >= st.new_from[a:a + CHUNK][k])
+        uniq, cnt = np.unique(kid[sid][new] + len(keys) * rounds[new], return_counts=True)  # (key, round)
+        pairs.append(uniq)
+        tallies.append(cnt)
+        last_line, rounds_so_far = int(line[-1]), int(rounds[-1])
+    if not pairs:
+        return set()
+    uniq, where = np.unique(np.concatenate(pairs), return_inverse=True)  # a pair split by a chunk edge: one
+    cnt = np.bincount(where.reshape(-1), weights=np.concatenate(tallies), minlength=len(uniq))
+    which = uniq % len(keys)
+    n_rounds = np.bincount(which, minlength=len(keys))
+    many = np.bincount(which, weights=(cnt > 1).astype(np.float64), minlength=len(keys))
+    names = list(keys)
+    return {names[i] for i in np.flatnonzero((n_rounds > 0) & (many * 2 < n_rounds)).tolist()}
 
 
-def rounds_before(iters: list[int | None], times: tuple[float, ...] | list[float], since: float) -> int:
+def rounds_before(iters: Any, times: Any, since: float) -> int:
     """Rounds (as ``loop_iterations`` numbers them) that had started before ``since``, the moment the
     step timer began timing the loop: the untimed rounds a timed count adds to (sampled, so a lower
-    bound; at least the round that was running when the timer started)."""
-    seen = {it for it, t in zip(iters, times) if it is not None and t < since}
+    bound; at least the round that was running when the timer started). ``times``: as ``times_at`` reads."""
+    idx = np.flatnonzero(np.asarray(iters) >= 0)
+    idx = idx[idx < len(times)]  # samples without a time (none given) are not counted
+    seen = np.unique(np.asarray(iters)[idx][times_at(times, idx) < since])
     return max(len(seen), 1)

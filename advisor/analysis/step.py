@@ -6,12 +6,17 @@ Pure functions over frame ids and samples (``detect.py`` decides; nothing here i
 from __future__ import annotations
 
 import difflib
-from array import array
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from advisor.model import Candidate, FrameKey
 from advisor.stepspec import is_loop_spec, match_step  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.analysis.samples import SampleTable
+
+# NumPy is imported where the samples are read, not here: advisor.api imports this module for ``closest``
+# and the profiled process must not load NumPy (tests/test_packaging.py).
 
 MIN_CALLS = 2  # "called repeatedly"
 DETACHED = 2**32 - 1  # ``continued`` of a sample that is not attached to the run's root
@@ -31,21 +36,48 @@ class Invocation:
     covered_s: float
 
 
-class Invocations(Mapping[int, list[Invocation]]):
+class InvocationList(Sequence[Invocation]):
+    """The invocations of one function, held as columns: ``first``, ``last`` (sample indices) and
+    ``covered_s`` (seconds), NumPy arrays in call order. Indexing gives an ``Invocation``; slicing gives
+    another ``InvocationList``."""
+
+    def __init__(self, frame: int, first: Any, last: Any, covered_s: Any) -> None:
+        self.frame, self.first, self.last, self.covered_s = frame, first, last, covered_s
+
+    @classmethod
+    def empty(cls, frame: int) -> InvocationList:
+        import numpy as np
+
+        return cls(frame, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return InvocationList(self.frame, self.first[i], self.last[i], self.covered_s[i])
+        return Invocation(self.frame, int(self.first[i]), int(self.last[i]), float(self.covered_s[i]))
+
+    def __iter__(self) -> Iterator[Invocation]:
+        for a, b, c in zip(self.first.tolist(), self.last.tolist(), self.covered_s.tolist()):
+            yield Invocation(self.frame, a, b, c)
+
+
+class Invocations(Mapping[int, InvocationList]):
     """Per function, its invocations, made on first request for that function only.
 
     A long run calls its functions millions of times; ``track_invocations`` keeps per function only the
     count and the samples spanned, plus, per sample, how many of its frames continued the previous
-    sample's calls (``continued``, 4 bytes a sample). The invocations of one function are then one cheap
-    walk over the samples: the same calls, first and last samples and time as a walk that kept them all.
+    sample's calls (``continued``). The invocations of one function are then a few NumPy passes over the
+    samples: a new call where the function is in the sample's stack and either was not in the previous
+    attached sample's or stands at a depth that did not continue (``depth >= continued``).
     """
 
-    def __init__(self, samples: Iterable[tuple[tuple[int, ...], float, int]], continued: array,
-                 counts: dict[int, int]) -> None:
-        self._samples, self._continued, self._counts = samples, continued, counts
-        self._made: dict[int, list[Invocation]] = {}
+    def __init__(self, table: SampleTable, continued: Any, detached: int, counts: dict[int, int]) -> None:
+        self._table, self._continued, self._detached, self._counts = table, continued, detached, counts
+        self._made: dict[int, InvocationList] = {}
 
-    def __getitem__(self, fid: int) -> list[Invocation]:
+    def __getitem__(self, fid: int) -> InvocationList:
         if fid not in self._counts:
             raise KeyError(fid)
         got = self._made.get(fid)
@@ -59,28 +91,67 @@ class Invocations(Mapping[int, list[Invocation]]):
     def __len__(self) -> int:
         return len(self._counts)
 
-    def _walk(self, fid: int) -> list[Invocation]:
-        out: list[Invocation] = []
-        depth_of: dict[int, int | None] = {}
-        keep: list[tuple[int, ...]] = []
-        cur: Invocation | None = None
-        for idx, ((frames, weight, _nf), n) in enumerate(zip(self._samples, self._continued)):
-            if n == DETACHED:
-                continue
-            key = id(frames)
-            d = depth_of.get(key, -1)
-            if d == -1:
-                keep.append(frames)  # its id stays its own while this runs
-                d = depth_of[key] = frames.index(fid) if fid in frames else None
-            if d is None:
-                cur = None
-                continue
-            if cur is None or d >= n:
-                cur = Invocation(fid, idx, idx, 0.0)
-                out.append(cur)
-            cur.last = idx
-            cur.covered_s += weight
-        return out
+    def _walk(self, fid: int) -> InvocationList:
+        """A chunk of attached samples at a time (the only state carried: whether the last one held
+        ``fid``, and the calls so far)."""
+        import numpy as np
+
+        from advisor.analysis import samples
+
+        st, cont_all = self._table, self._continued
+        depth = st.depth_of(fid)
+        att = None
+        if (cont_all == self._detached).any():
+            att = np.flatnonzero(cont_all != self._detached)
+        n = len(cont_all) if att is None else len(att)
+        firsts, lasts, last_ids, covered = [], [], [], []
+        held, calls = False, 0
+        for a in range(0, n, samples.CHUNK):
+            rows = slice(a, a + samples.CHUNK) if att is None else att[a:a + samples.CHUNK]
+            d, cont, weight = depth[st.stack[rows]], cont_all[rows], st.weight[rows]
+            inside = d >= 0
+            new = inside & ((d >= cont) | ~samples.previous(inside, held))
+            pos = np.flatnonzero(inside)
+            call = calls - 1 + np.cumsum(new)[pos]  # the call each sample holding fid is in
+            start = np.flatnonzero(new)
+            firsts.append(start + a)
+            if len(pos):
+                end = np.ones(len(pos), dtype=bool)
+                end[:-1] = call[1:] != call[:-1]
+                last_ids.append(call[end])
+                lasts.append(pos[end] + a)
+                lo = int(call[0])
+                covered.append((lo, np.bincount(call - lo, weights=weight[pos])))
+            held = bool(inside[-1]) if len(inside) else held
+            calls += len(start)
+        first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+        last = np.zeros(calls, dtype=np.int64)
+        total = np.zeros(calls, dtype=np.float64)
+        for ids, pos in zip(last_ids, lasts):
+            last[ids] = pos  # a call running on into the next chunk: the later chunk's last sample wins
+        for lo, part in covered:
+            total[lo:lo + len(part)] += part
+        if att is not None:
+            first, last = att[first], att[last]
+        return InvocationList(fid, first, last, total * st.scale)
+
+
+class Spans(Mapping[int, int]):
+    """Per function, the samples inside its calls (first to last sample of each call, summed), computed
+    on first request from its invocations."""
+
+    def __init__(self, invocations: Invocations) -> None:
+        self._invocations = invocations
+
+    def __getitem__(self, fid: int) -> int:
+        invs = self._invocations[fid]
+        return int((invs.last - invs.first).sum()) + len(invs)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._invocations)
+
+    def __len__(self) -> int:
+        return len(self._invocations)
 
 
 @dataclass(slots=True)
@@ -88,19 +159,22 @@ class CallTable:
     """Per function: invocations seen (outermost calls only), inclusive seconds, frames seen above it;
     ``calls`` and ``spans`` (samples inside its calls) without making the invocations."""
 
-    invocations: Mapping[int, list[Invocation]] = field(default_factory=dict)
+    invocations: Mapping[int, Sequence[Invocation]] = field(default_factory=dict)
     inclusive_s: dict[int, float] = field(default_factory=dict)
     above: dict[int, set[int]] = field(default_factory=dict)
     calls: dict[int, int] = field(default_factory=dict)
-    spans: dict[int, int] = field(default_factory=dict)
+    spans: Mapping[int, int] = field(default_factory=dict)
+    continued: Any = None  # per sample: the depths that continued the previous attached sample's calls
+    detached: int = DETACHED  # ``continued`` of a sample not attached to the run's root
 
     def count(self, fid: int) -> int:
         """Invocations of ``fid`` seen (0 if none)."""
         return self.calls.get(fid, 0) if self.calls else len(self.invocations.get(fid, ()))
 
 
-def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> CallTable:
-    """Follow invocations through samples given as (frame ids root→leaf, weight, new_from).
+def track_invocations(samples: Iterable[tuple[tuple[int, ...], float, int]] | SampleTable) -> CallTable:
+    """Follow invocations through samples given as (frame ids root→leaf, weight, new_from), or as a
+    ``SampleTable``.
 
     A frame at depth ``d`` continues the previous sample's invocation when ``d < new_from`` (the sampler
     kept the very same frame objects); otherwise it is a new call. Recursive calls count once, at their
@@ -111,86 +185,23 @@ def track_invocations(samples: list[tuple[tuple[int, ...], float, int]]) -> Call
     after it, whose ``new_from`` was taken against that one frame, continues the calls it shares with the
     last attached sample (see ``reattach``). Without this, one lazy import inside an iteration (an
     optimizer built on the first batch) made ``main`` look called twice, and ``main`` became the step.
+
+    Vectorised (``calls.py``): per distinct stack a few Python facts, per sample NumPy columns.
     """
-    table = CallTable()
-    table_seen: set[int] = set()
-    root = _run_root(samples)
-    # Per distinct stack (the same tuple object for every sample of it): each frame's outermost depth
-    # (None where it recurs), and its weight (inclusive time is added per stack at the end).
-    outer: dict[int, list[int | None]] = {}
-    stack_w: dict[int, float] = {}
-    keep: dict[int, tuple[int, ...]] = {}
-    calls, spans = table.calls, table.spans
-    continued = array("I")  # per sample: frames that continued the previous sample's calls
-    # The open calls, one per depth: [frame, first sample] (None where the frame recurs). Per sample only
-    # the frames from the first new call down cost anything.
-    active: list[list[int] | None] = []
-    last_idx = -1
-    last_attached: tuple[int, ...] = ()
-    gap = False
-    for idx, (frames, weight, new_from) in enumerate(samples):
-        key = id(frames)
-        od = outer.get(key)
-        if od is None:
-            keep[key] = frames  # holds the object, so its id is not reused while this runs
-            seen: set[int] = set()
-            od = outer[key] = []
-            for fid in frames:
-                od.append(None if fid in seen else fid)
-                seen.add(fid)
-            stack_w[key] = 0.0
-        stack_w[key] += weight
-        if frames and frames[0] != root:
-            gap = True  # time, but no call identity
-            continued.append(DETACHED)
-            continue
-        if gap:
-            new_from = reattach(last_attached, frames)
-            gap = False
-        if key not in table_seen:
-            table_seen.add(key)
-            for depth, fid in enumerate(od):
-                if fid is not None:
-                    table.above.setdefault(fid, set()).update(frames[:depth])
-        last_attached = frames
-        n = min(max(new_from, 0), len(active), len(frames))
-        while n and (active[n - 1][0] if active[n - 1] is not None else None) != od[n - 1]:
-            n -= 1  # a continued depth holds the same frame as before (else the input is not consistent)
-        continued.append(n)
-        for inv in active[n:]:
-            if inv is not None:
-                spans[inv[0]] += last_idx - inv[1] + 1
-        del active[n:]
-        for depth in range(n, len(frames)):
-            fid = od[depth]
-            if fid is None:
-                active.append(None)
-                continue
-            active.append([fid, idx])
-            if fid in calls:
-                calls[fid] += 1
-            else:
-                calls[fid], spans[fid] = 1, 0
-        last_idx = idx
-    for inv in active:
-        if inv is not None:
-            spans[inv[0]] += last_idx - inv[1] + 1
-    inclusive = table.inclusive_s
-    for key, w in stack_w.items():
-        for fid in outer[key]:
-            if fid is not None:
-                inclusive[fid] = inclusive.get(fid, 0.0) + w
-    table.invocations = Invocations(samples, continued, calls)
-    return table
+    from advisor.analysis import calls
+    from advisor.analysis.samples import SampleTable
+
+    st = samples if isinstance(samples, SampleTable) else SampleTable.of(
+        (ids, (), w, nf) for ids, w, nf in samples)
+    return calls.track(st)
 
 
-def _run_root(samples: list[tuple[tuple[int, ...], float, int]]) -> int | None:
+def _run_root(samples: Iterable[tuple[tuple[int, ...], float, int]]) -> int | None:
     """The root frame holding most of the run's time (the script's ``<module>``)."""
-    weight: dict[int, float] = {}
-    for frames, w, _nf in samples:
-        if frames:
-            weight[frames[0]] = weight.get(frames[0], 0.0) + w
-    return max(weight, key=weight.get) if weight else None
+    from advisor.analysis import calls
+    from advisor.analysis.samples import SampleTable
+
+    return calls.run_root(SampleTable.of((ids, (), w, nf) for ids, w, nf in samples))
 
 
 def reattach(before: tuple[int, ...], after: tuple[int, ...]) -> int:
@@ -228,3 +239,4 @@ def closest(spec: str, cands: list[Candidate], frames: list[FrameKey], n: int = 
     name = spec.rpartition(":")[2]
     scored = sorted(cands, key=lambda c: -difflib.SequenceMatcher(None, name, frames[c.frame].qualname).ratio())
     return scored[:n]
+

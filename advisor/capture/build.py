@@ -209,9 +209,11 @@ def _aggregate(cols: SampleColumns, table: _StackTable) -> tuple[list[StackRecor
     nf_flat = np.asarray(table.nf_flat, dtype=np.int64)
     n_rec = len(table.records)
     t_us = np.empty(n, dtype=np.int64)
-    stack = np.empty(n, dtype=np.int32)
-    new_from = np.empty(n, dtype=np.uint16 if nf_flat.size == 0 or nf_flat.max() < 2**16 else np.int32)
-    split_us = np.empty((n, 4), dtype=np.uint32)  # 71 minutes a sample; wider only if a sample is longer
+    # Allocated as narrow as the timeline keeps them (no second, narrowed copy of an eight-hour run).
+    stack = np.empty(n, dtype=np.uint8 if n_rec <= 2**8 else np.uint16 if n_rec <= 2**16 else np.int32)
+    nf_max = int(nf_flat.max()) if nf_flat.size else 0
+    new_from = np.empty(n, dtype=np.uint8 if nf_max < 2**8 else np.uint16 if nf_max < 2**16 else np.int32)
+    split_us = np.empty((n, 4), dtype=np.uint16)  # 65 ms a sample; wider only if a sample is longer
     sums = np.zeros((n_rec, 4), dtype=np.float64)
     counts = np.zeros(n_rec, dtype=np.int64)
     t0: float | None = None
@@ -236,6 +238,8 @@ def _aggregate(cols: SampleColumns, table: _StackTable) -> tuple[list[StackRecor
         t_us[m:m + k] = np.rint(np.maximum(0.0, c_t - t0) / US).astype(np.int64)
         stack[m:m + k] = sid
         new_from[m:m + k] = nf
+        if q.size and q.max() >= 2**16 and split_us.dtype == np.uint16:
+            split_us = split_us.astype(np.uint32)
         if q.size and q.max() >= 2**32 and split_us.dtype != np.int64:
             split_us = split_us.astype(np.int64)
         split_us[m:m + k] = q

@@ -171,3 +171,39 @@ def test_named_loop_and_function_and_nothing():
     assert loop.loop_lines == (5, 8) and loop.chosen_by == "--step"
     missing = detect(m, "nope")
     assert missing.step is None and not missing.matched and "nope" in missing.warnings[0]
+
+
+STEPFN = """\
+def train_step(i):
+    return i
+
+def main():
+    for i in range(10):
+        train_step(i)
+
+main()
+"""
+STEPFN_KEYS = [FrameKey(F, "<module>", 1), FrameKey(F, "main", 4), FrameKey(F, "train_step", 1)]
+
+
+def test_timed_step_seconds_leave_out_the_calls_before_the_timer():
+    """Issue 13: a timer armed during call 5 of 10 times calls 6-10 (2.0 s each, by its clock); the five
+    calls before it are counted from the samples (3 samples of 1.0 s each) but their sampled seconds are
+    not step durations: mean, median, p95 and total are the timer's alone."""
+    rows, times = [], []
+    for call in range(10):
+        for k in range(3):
+            rows.append(((0, 1, 2), (8, 6, 2), 1.0, 3 if k else 2))  # a new call of train_step every 3
+            times.append(call * 3.0 + k)
+    timer = StepTiming(2, None, tuple(15.0 + 2.0 * i for i in range(5)), tuple(17.0 + 2.0 * i for i in range(5)),
+                       False)
+    for warmup in (0, 1, 6):
+        m = Measurement(tuple(rows), tuple(STEPFN_KEYS), (True,) * 3, {F: STEPFN}, timings=(timer,),
+                        times=tuple(times))
+        step = detect(m, warmup=warmup).step
+        assert step is not None and step.frame == 2 and step.timing == "timed" and not step.count_exact
+        assert step.calls == 10 and "at least 10 calls" in step.reason and "timed from call 6" in step.reason
+        timed = 5 - max(0, warmup - 5)  # warm-up calls among the timed ones are dropped
+        assert step.durations_s == (2.0,) * timed
+        stats = step.stats
+        assert (stats.count, stats.mean_s, stats.median_s, stats.p95_s, stats.total_s) == (timed, 2.0, 2.0, 2.0, 2.0 * timed)
