@@ -71,6 +71,21 @@ def amdahl_cap(p: float) -> float:
     return math.inf if p >= 1 else 1.0 / (1.0 - p)
 
 
+STEP_FLOOR = 0.05  # the default of levers.step_floor
+
+
+def bounded_removed(removed: float, floor: float = STEP_FLOOR) -> float:
+    """A removed share of the step, at most ``1 - floor``: whatever a change removes, the step keeps the
+    rest of its work plus what the change itself costs (a cache lookup, a collection between steps, a
+    reused pool's hand-over), so no estimate lets it fall below ``floor`` of its old time."""
+    return min(removed, 1.0 - floor)
+
+
+def bounded_amdahl_cap(p: float, floor: float = STEP_FLOOR) -> float:
+    """``amdahl_cap`` with the same floor: at most ``1 / floor`` (20x at the default), never infinite."""
+    return 1.0 / max(1.0 - p, floor)
+
+
 def cumulative_end_to_end(ps: list[float], news: list[float]) -> float:
     """Amdahl over several disjoint kernels: 1 / (1 - sum p + sum new)."""
     return end_to_end(sum(ps), sum(news))

@@ -29,6 +29,7 @@ from advisor.costmodel.types import ACCELERATOR, FIX_IO, JIT_VECTORIZE, PORT, Ke
 from advisor.costmodel.verdict import money, times
 from advisor.costmodel.item import (FRAMEWORK, GC, IO, KERNEL, NATIVE, PIPELINE, THREADS, Item, _measured_item,  # noqa: F401
                                     _money, _removal_item, _span)
+from advisor.costmodel.items_repeated import claimed_causes, claims, repeated_items, without_claimed
 from advisor.costmodel.items_threads import framework_item, measured_threads_item, threads_item
 
 def gc_item(analysis: Analysis, cfg: CostConfig, measured: tuple[Any, ...] = ()) -> Item | None:
@@ -233,12 +234,20 @@ def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]
     items += natives
     covered |= {f for it in natives for f in it.frames}
     items += kernel_items(kernels, covered)
+    # Set-up work repeated in every step (imports, re-reads, process start-up) owns its samples' non-GC
+    # time: every other item gives that time up, and one left under the threshold goes.
+    causes = claimed_causes(analysis, kernels, {f for it in pipes for f in it.frames})
+    repeated = repeated_items(analysis, cfg, causes)
+    claimed = claims(analysis, causes, repeated)
+    items = [x for x in (without_claimed(it, claimed, analysis, cfg) for it in items) if x is not None]
+    items += repeated
     return tuple(sorted(items, key=lambda it: (-it.savings_per_month_usd.typical, -it.end_to_end.typical)))
 
 
-def combined(items: tuple[Item, ...]) -> Range:
-    """Amdahl over every item at once: their removed shares are disjoint, so they add."""
-    tot = [min(sum(getattr(it.removed, b) for it in items), 0.999) for b in ("low", "typical", "high")]
+def combined(items: tuple[Item, ...], floor: float = fm.STEP_FLOOR) -> Range:
+    """Amdahl over every item at once: their removed shares are disjoint, so they add (up to
+    ``1 - floor``: the step keeps at least ``floor`` of its time, ``levers.step_floor``)."""
+    tot = [fm.bounded_removed(sum(getattr(it.removed, b) for it in items), floor) for b in ("low", "typical", "high")]
     return Range(*(fm.end_to_end(x, 0.0) for x in tot))
 
 
