@@ -10,7 +10,7 @@ from advisor.analysis import Analysis
 from advisor.analysis.repeated import IMPORT, READ, SPAWN, Repeated, find_repeated
 from advisor.costmodel import formulas as fm
 from advisor.costmodel.config import CostConfig
-from advisor.costmodel.item import GC, Item, _money, _removal_item, _span, bounded
+from advisor.costmodel.item import GC, Item, _money, _removal_item, _span, bounded, floor_words
 from advisor.costmodel.types import FIX_IO, KernelAdvice, Range
 from advisor.model import Split
 
@@ -125,6 +125,9 @@ def without_claimed(it: Item, claimed: dict[int, Split], analysis: Analysis, cfg
                                                                    it.cost_usd.high))) \
         if cfg.team.engineer_cost_per_week > 0 else Range(0.0, 0.0, 0.0)
     sav, cost, pay = _money(cfg, e2e, weeks)
+    stale = floor_words(cfg, it)  # the old figure stopped at the floor; the new one may not
+    reason = it.reason.replace(stale, "") if stale else it.reason
+    it = replace(it, reason=reason)
     return replace(it, share=left, removed=removed, end_to_end=e2e, savings_per_month_usd=sav, cost_usd=cost,
                    payback_months=pay,
                    reason=it.reason + f" ({overlap:.0%} of the step charged here is set-up work repeated in every "
