@@ -86,6 +86,18 @@ def bounded_amdahl_cap(p: float, floor: float = STEP_FLOOR) -> float:
     return 1.0 / max(1.0 - p, floor)
 
 
+def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share seen in ``k`` of ``n`` samples (95% at z = 1.96): a sampled
+    share near 100% is decided by the few samples outside it, so its Amdahl figure needs this bound."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(max(k / n, 0.0), 1.0)
+    mid = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    den = 1 + z * z / n
+    return max(0.0, (mid - half) / den), min(1.0, (mid + half) / den)
+
+
 def cumulative_end_to_end(ps: list[float], news: list[float]) -> float:
     """Amdahl over several disjoint kernels: 1 / (1 - sum p + sum new)."""
     return end_to_end(sum(ps), sum(news))

@@ -74,17 +74,35 @@ def repeated_items(analysis: Analysis, cfg: CostConfig, causes: list[Repeated]) 
         what = ", ".join(c.what[:3])
         seen = (f" in {c.steps_seen} of the {c.steps} measured steps" if c.steps_seen is not None
                 else f" over the {c.steps} measured steps")
-        probe = _removal_item(GC, "", "", c.share, frac, weeks, cfg, "", (), ())
+        lo, hi, k, n = _share_bounds(analysis, c)
+        # The sampled share's own uncertainty widens the range: near 100% the few samples left outside
+        # decide 1 / (1 - share), so the low end takes the share's lower bound, the high end its upper one.
+        wide = Range(frac.low * lo / c.share, frac.typical, min(frac.high * hi / c.share, 1.0 / c.share)) \
+            if c.share > 0 else frac
+        probe = _removal_item(GC, "", "", c.share, wide, weeks, cfg, "", (), ())
         reason = (f"{_WHAT[c.kind][:1].upper()}{_WHAT[c.kind][1:]} is {c.share:.0%} of the step "
-                  f"({c.seconds_per_step * 1e3:.1f} ms a step), seen{seen}: the samples ran in {what}, started "
-                  f"from {sites}. {_FIX[c.kind]} Removing {frac.low:.0%}–{frac.high:.0%} of it makes the step "
-                  f"{_span(probe.end_to_end)} faster.")
+                  f"({c.seconds_per_step * 1e3:.1f} ms a step; {lo:.0%}–{hi:.0%} at 95% confidence from {k:,} of "
+                  f"{n:,} samples), seen{seen}: the samples ran in {what}, started from {sites}. {_FIX[c.kind]} "
+                  f"Removing {frac.low:.0%}–{frac.high:.0%} of it makes the step {_span(probe.end_to_end)} faster.")
         out.append(_removal_item(
-            REPEATED_KINDS[c.kind], _TITLES[c.kind], "the whole step", c.share, frac, weeks, cfg, reason,
+            REPEATED_KINDS[c.kind], _TITLES[c.kind], "the whole step", c.share, wide, weeks, cfg, reason,
             (f"profile.stacks: non-GC time of the samples in {_WHAT[c.kind]} under the step / step time "
-             f"({len(c.records)} stack records)", f"levers.{name}_removable", f"levers.{name}_weeks"),
+             f"({len(c.records)} stack records)", "formulas.wilson: the share's 95% interval from its samples",
+             f"levers.{name}_removable", f"levers.{name}_weeks"),
             tuple(f for f, _, _ in c.sites)))
     return out
+
+
+def _share_bounds(analysis: Analysis, c: Repeated) -> tuple[float, float, int, int]:
+    """The cause's share of the step as a 95% interval from the samples (Wilson), kept around the
+    time-weighted share; with the samples it was seen in and the step's samples."""
+    stacks = analysis.profile.stacks
+    k = sum(stacks[i].samples for i in c.records)
+    n = analysis.step_samples
+    if n <= 0 or k <= 0:
+        return c.share, c.share, k, n
+    lo, hi = fm.wilson(k, n)
+    return min(lo, c.share), max(hi, c.share), k, n
 
 
 def claims(analysis: Analysis, causes: list[Repeated], items: list[Item]) -> dict[int, Split]:
