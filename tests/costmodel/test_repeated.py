@@ -167,3 +167,25 @@ def test_the_workload_top_item_is_its_repeated_set_up(tmp_path, script, args, ki
     # the time the item claimed is no other item's: no port of the reloaded module's body, of train_step's read
     assert all(it["scope"] not in ("<module>",) for it in data["items"])
     assert sum(it["removed_share"]["high"] for it in data["items"]) <= 1.0 + 1e-9
+
+
+@pytest.mark.parametrize("scale,capped", [(0.001, True), (1.0, False)])
+def test_a_share_seen_in_few_samples_has_a_wider_range(scale, capped):
+    """64 of 68 samples in a reload: 94%, but 4 samples outside cannot rule out 98%; 6,400 of 6,800 can."""
+    prof = profile([((F_MAIN, F_STEP, F_BOOT, F_MOD), (2, 7, 1, 1), Split(interpreted=64.0 * scale)),
+                    ((F_MAIN, F_STEP, F_KERNEL), (2, 9, 5), Split(interpreted=4.0 * scale))])
+    top = advise(analyze(prof)).items[0]
+    assert top.kind == "per-step-import" and top.share == pytest.approx(64 / 68)
+    assert (top.end_to_end.high >= 20.0 - 1e-9) is capped
+    assert top.end_to_end.low < 1 / (1 - 0.8 * 64 / 68)  # the low end is under the point estimate's
+    assert "at 95% confidence from" in top.reason
+
+
+def test_wilson_interval_holds_the_share_and_narrows_with_samples():
+    from advisor.costmodel.formulas import wilson
+
+    lo, hi = wilson(64, 68)
+    assert lo < 64 / 68 < hi <= 1.0
+    lo2, hi2 = wilson(6400, 6800)
+    assert lo < lo2 < 64 / 68 < hi2 < hi
+    assert wilson(0, 0) == (0.0, 1.0)
