@@ -19,7 +19,7 @@ NATIVE, THREADS = "native-loop", "threads"
 class Item:
     """One change, its share of the step, and what it is worth (low / typical / high)."""
 
-    kind: str  # gc | input-pipeline | io | framework | threads | native-loop | kernel
+    kind: str  # gc | input-pipeline | io | framework | threads | native-loop | kernel | per-step-import|read|spawn
     title: str  # the action in a few words: "Tune the cyclic GC (gc.freeze(), thresholds)"
     scope: str  # what it changes: "the whole step", "phase load_batch", "Value.backward"
     share: float  # the share of the step it acts on
