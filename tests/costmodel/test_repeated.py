@@ -189,3 +189,15 @@ def test_wilson_interval_holds_the_share_and_narrows_with_samples():
     lo2, hi2 = wilson(6400, 6800)
     assert lo < lo2 < 64 / 68 < hi2 < hi
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_a_port_of_the_whole_step_stops_at_the_floor_too():
+    from tests.costmodel.helpers import K, make_analysis
+
+    adv = advise(make_analysis([K("conv", Split(interpreted=50.0))], steps=10))
+    kernel = [it for it in adv.items if it.kind == "kernel"]
+    assert kernel, [it.kind for it in adv.items]
+    assert all(it.end_to_end.high <= 20.0 + 1e-9 for it in adv.items)
+    best = adv.kernels[0].best
+    if best is not None and best.end_to_end.high > 20.0:  # the estimate itself is uncapped; its item is not
+        assert "levers.step_floor" in kernel[0].reason
