@@ -64,7 +64,7 @@ def test_a_reload_in_the_step_is_one_import_item_that_leads_and_is_not_counted_t
     assert top.share == pytest.approx(0.7) and "70% of the step" in top.reason
     # the reloaded module's own code ran in those samples: no port of it is an item of its own
     assert not [it for it in adv.items if it.scope == "<module>"]
-    assert sum(it.removed.high for it in adv.items) <= 1.0
+    assert sum(it.share for it in adv.items) <= 1.0 + 1e-9
     assert adv.notes[0].startswith("First: Import once, outside the step")
 
 
@@ -166,7 +166,9 @@ def test_the_workload_top_item_is_its_repeated_set_up(tmp_path, script, args, ki
     assert top["share"] >= 0.3 and "train_step line" in top["reason"]
     # the time the item claimed is no other item's: no port of the reloaded module's body, of train_step's read
     assert all(it["scope"] not in ("<module>",) for it in data["items"])
-    assert sum(it["removed_share"]["high"] for it in data["items"]) <= 1.0 + 1e-9
+    # disjoint shares (a high end may pass its point share: it carries the share's sampling interval)
+    assert sum(it["share"] for it in data["items"]) <= 1.0 + 1e-9
+    assert sum(it["removed_share"]["typical"] for it in data["items"]) <= 1.0 + 1e-9
 
 
 @pytest.mark.parametrize("scale,capped", [(0.001, True), (1.0, False)])
