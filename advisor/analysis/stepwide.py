@@ -1,4 +1,5 @@
-"""Causes that belong to the whole step, not to one function: today the cyclic garbage collector.
+"""Causes that belong to the whole step, not to one function: the cyclic garbage collector here; set-up
+work repeated in every step (a re-import, a re-read, a process start) in ``repeated.py``.
 
 The sampler times the collector exactly (``gc.callbacks``) and charges each pause to the function that was
 running when it started: the function whose allocation pushed a generation over its threshold. Spread

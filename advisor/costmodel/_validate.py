@@ -60,6 +60,13 @@ _SETTINGS: dict[str, dict[str, _Field]] = {
         "framework_weeks": _Field("range", low=0),
         "threads_efficiency": _Field("range", low=0, high=1),
         "threads_weeks": _Field("range", low=0),
+        "import_removable": _Field("range", low=0, high=1),
+        "import_weeks": _Field("range", low=0),
+        "read_removable": _Field("range", low=0, high=1),
+        "read_weeks": _Field("range", low=0),
+        "spawn_removable": _Field("range", low=0, high=1),
+        "spawn_weeks": _Field("range", low=0),
+        "step_floor": _Field("number", low=0.001, high=0.5),
     },
 }
 _TARGET: dict[str, _Field] = {

@@ -15,6 +15,7 @@ from advisor.costmodel import measured as ms
 from advisor.costmodel.classify import classify
 from advisor.costmodel.config import CostConfig, Target, load_config
 from advisor.costmodel.effort import cost_range, effort_range
+from advisor.costmodel.item import _span
 from advisor.costmodel.items import build_items, combined, lead_line
 from advisor.costmodel.native import batch_speedup
 from advisor.costmodel.types import (JIT_VECTORIZE, PORT, Advice, Assumption, Category, KernelAdvice,
@@ -60,9 +61,9 @@ def advise(analysis: Analysis | Profile, config: CostConfig | None = None,
     items = build_items(analysis, cfg, kernels, measured)
     notes = _notes(analysis, cfg, kernels, skipped) + ms.notes(measured)
     if items:
-        both = combined(items)
-        together = (f" All {len(items)} items together (their shares are disjoint): step {both.typical:.2f}× "
-                    f"({both.low:.2f}–{both.high:.2f}×)." if len(items) > 1 else "")
+        both = combined(items, cfg.levers.step_floor)
+        together = (f" All {len(items)} items together (their shares are disjoint): step {_span(both)}."
+                    if len(items) > 1 else "")
         notes.insert(0, f"First: {lead_line(items, cfg.is_builtin)}.{together}")
     gc_blind = _gc_blind_note(analysis)
     if gc_blind:
@@ -309,8 +310,14 @@ def _notes(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice], ski
     if total.total > 0:
         interp = total.interpreted / total.total
         wait = total.waiting / total.total
+        floor = cfg.levers.step_floor
+        cap = fm.bounded_amdahl_cap(interp, floor)
+        bound = (f"at most {times(cap)} faster (Amdahl)" if 1.0 - interp > floor else
+                 f"{times(cap)} faster or more: the estimate stops there, since the rest of the step "
+                 f"({1.0 - interp:.1%}) plus what any change costs is taken as at least {floor:.0%} of it "
+                 "(levers.step_floor)")
         notes.append(f"Interpreted Python is {interp:.0%} of the step: even if all of it vanished the step "
-                     f"could run at most {times(fm.amdahl_cap(interp))} faster (Amdahl).")
+                     f"could run {bound}.")
         if wait >= 0.2:
             notes.append(f"{wait:.0%} of the step is waiting (data loading, I/O): no compiler shortens it; "
                          "fix the pipeline first.")

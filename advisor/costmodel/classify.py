@@ -238,7 +238,12 @@ def classify(hotspot: Hotspot, profile: Profile) -> Category:
 
 
 def _caller_loop(hotspot: Hotspot, profile: Profile) -> int | None:
-    """The user function that calls ``hotspot`` inside one of its loops (its heaviest caller), or None."""
+    """The user function that calls ``hotspot`` inside one of its loops (its heaviest caller), or None.
+
+    Never for the step itself: the loop that calls the step is the training loop (one call a step), not a
+    loop of NumPy calls to batch; counting it made the whole step a "native-loop" item over its phases."""
+    if profile.step is not None and hotspot.frame == profile.step.frame:
+        return None
     weight: dict[int, float] = {}
     for rec in profile.stacks:
         fr = rec.frames

@@ -89,6 +89,13 @@ class Levers:
     framework_weeks: Range = Range(0.1, 0.5, 2.0)
     threads_efficiency: Range = Range(0.3, 0.6, 0.9)
     threads_weeks: Range = Range(0.02, 0.05, 0.2)
+    import_removable: Range = Range(0.8, 0.95, 1.0)
+    import_weeks: Range = Range(0.02, 0.05, 0.2)
+    read_removable: Range = Range(0.7, 0.9, 1.0)
+    read_weeks: Range = Range(0.05, 0.2, 1.0)
+    spawn_removable: Range = Range(0.6, 0.9, 1.0)
+    spawn_weeks: Range = Range(0.05, 0.2, 0.5)
+    step_floor: float = 0.05  # no change leaves less than this share of the old step: estimates stop at 1/floor
 
 
 @dataclass(frozen=True, slots=True)

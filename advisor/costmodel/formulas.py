@@ -71,6 +71,33 @@ def amdahl_cap(p: float) -> float:
     return math.inf if p >= 1 else 1.0 / (1.0 - p)
 
 
+STEP_FLOOR = 0.05  # the default of levers.step_floor
+
+
+def bounded_removed(removed: float, floor: float = STEP_FLOOR) -> float:
+    """A removed share of the step, at most ``1 - floor``: whatever a change removes, the step keeps the
+    rest of its work plus what the change itself costs (a cache lookup, a collection between steps, a
+    reused pool's hand-over), so no estimate lets it fall below ``floor`` of its old time."""
+    return min(removed, 1.0 - floor)
+
+
+def bounded_amdahl_cap(p: float, floor: float = STEP_FLOOR) -> float:
+    """``amdahl_cap`` with the same floor: at most ``1 / floor`` (20x at the default), never infinite."""
+    return 1.0 / max(1.0 - p, floor)
+
+
+def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share seen in ``k`` of ``n`` samples (95% at z = 1.96): a sampled
+    share near 100% is decided by the few samples outside it, so its Amdahl figure needs this bound."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(max(k / n, 0.0), 1.0)
+    mid = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    den = 1 + z * z / n
+    return max(0.0, (mid - half) / den), min(1.0, (mid + half) / den)
+
+
 def cumulative_end_to_end(ps: list[float], news: list[float]) -> float:
     """Amdahl over several disjoint kernels: 1 / (1 - sum p + sum new)."""
     return end_to_end(sum(ps), sum(news))

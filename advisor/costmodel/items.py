@@ -28,7 +28,8 @@ from advisor.costmodel.native import batch_speedup, rates_words
 from advisor.costmodel.types import ACCELERATOR, FIX_IO, JIT_VECTORIZE, PORT, KernelAdvice, Range
 from advisor.costmodel.verdict import money, times
 from advisor.costmodel.item import (FRAMEWORK, GC, IO, KERNEL, NATIVE, PIPELINE, THREADS, Item, _measured_item,  # noqa: F401
-                                    _money, _removal_item, _span)
+                                    _money, _removal_item, _span, bounded, floor_words)
+from advisor.costmodel.items_repeated import claimed_causes, claims, repeated_items, without_claimed
 from advisor.costmodel.items_threads import framework_item, measured_threads_item, threads_item
 
 def gc_item(analysis: Analysis, cfg: CostConfig, measured: tuple[Any, ...] = ()) -> Item | None:
@@ -188,17 +189,25 @@ def _below(analysis: Analysis, frames: set[int]) -> set[int]:
     return out
 
 
-def kernel_items(kernels: list[KernelAdvice], covered: set[int]) -> list[Item]:
+def kernel_items(kernels: list[KernelAdvice], covered: set[int], cfg: CostConfig) -> list[Item]:
     out = []
+    cap = 1.0 / cfg.levers.step_floor
     for k in kernels:
         e = k.best
         if k.verdict not in (PORT, JIT_VECTORIZE, ACCELERATOR) or e is None or k.hotspot.frame in covered:
             continue
         ns = e.new_share or Range(e.share, e.share, e.share)
         removed = Range(e.share - ns.high, e.share - ns.typical, e.share - ns.low)
-        out.append(Item(KERNEL, f"{k.verdict_label[:1].upper()}{k.verdict_label[1:]} → {e.target_name}",
-                        k.hotspot.key.qualname, e.share, removed, e.end_to_end, e.savings_per_month_usd,
-                        e.cost_usd, e.payback_months, k.reason, e.sources, (k.hotspot.frame,), e.measured))
+        it = Item(KERNEL, f"{k.verdict_label[:1].upper()}{k.verdict_label[1:]} → {e.target_name}",
+                  k.hotspot.key.qualname, e.share, removed, e.end_to_end, e.savings_per_month_usd,
+                  e.cost_usd, e.payback_months, k.reason, e.sources, (k.hotspot.frame,), e.measured)
+        if e.end_to_end.high > cap:  # the floor holds for ports too (levers.step_floor)
+            e2e = Range(*(min(x, cap) for x in (e.end_to_end.low, e.end_to_end.typical, e.end_to_end.high)))
+            sav, cost, pay = _money(cfg, e2e, e.effort_weeks)
+            it = replace(it, removed=bounded(cfg, removed), end_to_end=e2e, savings_per_month_usd=sav,
+                         cost_usd=cost, payback_months=pay, sources=(*it.sources, "levers.step_floor"))
+            it = replace(it, reason=it.reason + floor_words(cfg, it))
+        out.append(it)
     return out
 
 
@@ -232,13 +241,21 @@ def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]
     natives = native_items(analysis, cfg, kernels, covered)
     items += natives
     covered |= {f for it in natives for f in it.frames}
-    items += kernel_items(kernels, covered)
+    items += kernel_items(kernels, covered, cfg)
+    # Set-up work repeated in every step (imports, re-reads, process start-up) owns its samples' non-GC
+    # time: every other item gives that time up, and one left under the threshold goes.
+    causes = claimed_causes(analysis, kernels, {f for it in pipes for f in it.frames})
+    repeated = repeated_items(analysis, cfg, causes)
+    claimed = claims(analysis, causes, repeated)
+    items = [x for x in (without_claimed(it, claimed, analysis, cfg) for it in items) if x is not None]
+    items += repeated
     return tuple(sorted(items, key=lambda it: (-it.savings_per_month_usd.typical, -it.end_to_end.typical)))
 
 
-def combined(items: tuple[Item, ...]) -> Range:
-    """Amdahl over every item at once: their removed shares are disjoint, so they add."""
-    tot = [min(sum(getattr(it.removed, b) for it in items), 0.999) for b in ("low", "typical", "high")]
+def combined(items: tuple[Item, ...], floor: float = fm.STEP_FLOOR) -> Range:
+    """Amdahl over every item at once: their removed shares are disjoint, so they add (up to
+    ``1 - floor``: the step keeps at least ``floor`` of its time, ``levers.step_floor``)."""
+    tot = [fm.bounded_removed(sum(getattr(it.removed, b) for it in items), floor) for b in ("low", "typical", "high")]
     return Range(*(fm.end_to_end(x, 0.0) for x in tot))
 
 

@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from advisor._version import __version__
+from advisor.costmodel.formulas import STEP_FLOOR
 from advisor.costmodel.types import Advice, KernelAdvice, PlanStep, Range, TargetEstimate
 from advisor.model import BUCKETS, Split
 
@@ -80,6 +81,8 @@ def _item(it: Any) -> dict[str, Any]:
             "removed_share": _range(it.removed), "end_to_end": _range(it.end_to_end),
             "savings_per_month_usd": _range(it.savings_per_month_usd), "cost_usd": _range(it.cost_usd),
             "payback_months": _range(it.payback_months), "reason": it.reason, "sources": list(it.sources),
+            # True when the high estimate stopped at the floor (levers.step_floor): read end_to_end.high as "or more"
+            "end_to_end_capped": bool(it.end_to_end.high >= 1.0 / STEP_FLOOR - 1e-9),
             **({"measured": it.measured} if it.measured else {})}
 
 

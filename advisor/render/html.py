@@ -69,16 +69,17 @@ MAX_ITEMS = 6
 
 def _items_view(advice: Advice) -> dict[str, Any]:
     """The ranked items (any kind, largest savings first) for the "Do this first" block."""
+    from advisor.costmodel.item import fmt_step_x
     from advisor.costmodel.items import combined
 
     items = advice.items[:MAX_ITEMS]
     both = combined(advice.items) if advice.items else None
     return {"answer_items": [{"kind": it.kind, "title": it.title, "scope": it.scope, "share": fmt_pct(it.share),
-                       "e2e": fmt_x(it.end_to_end.typical), "e2e_range": fmt_range(it.end_to_end),
+                       "e2e": fmt_step_x(it.end_to_end.typical), "e2e_range": fmt_range(it.end_to_end, fmt_step_x),
                        "savings": fmt_usd(it.savings_per_month_usd.typical), "cost": fmt_usd(it.cost_usd.typical),
                        "reason": it.reason, "measured": it.measured} for it in items],
             "builtin": bool(getattr(advice.config, "is_builtin", False)), "n_items": len(advice.items),
-            "combined": f"{fmt_x(both.typical)} ({fmt_range(both)})" if both is not None else ""}
+            "combined": f"{fmt_step_x(both.typical)} ({fmt_range(both, fmt_step_x)})" if both is not None else ""}
 
 
 def _sentence(k: KernelAdvice) -> dict[str, Any]:
