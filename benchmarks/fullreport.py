@@ -300,7 +300,8 @@ def build(raw: dict) -> tuple[list[Row], list[str]]:
     # details
     detail += ["## C calls: split per phase against the reference", "",
                "Reference: the phase's known nature, its GC seconds (gc.callbacks) moved to gc; for `read_shard` the "
-               "thread's CPU time (`time.thread_time`) over the phase's wall time is native, the rest waiting.", "",
+               "thread's CPU time plus its run-queue delay (`/proc/thread-self/schedstat`) over the phase's wall time "
+               "is native, the rest waiting.", "",
                *c_lines, ""]
     detail += ["## Overhead per workload (quiet)", "",
                "Whole command ÷ plain (in brackets: inside the `train_step` calls); then the worst phase (≥ 5% of "
@@ -321,6 +322,17 @@ def build(raw: dict) -> tuple[list[Row], list[str]]:
                 r = (q.get((w, t)) or Cell()).phase_ratio or {}
                 vals.append("–" if r.get(p) is None else f"{r[p]:.2f}×")
             detail.append(f"| {w} | {p} | {100 * s:.0f}% | " + " | ".join(vals) + " |")
+    detail += ["", "Cyclic GC collections per run (generation 0 / 1 / 2, median over repeats; `gc.callbacks` in the "
+               "workload): a GC-heavy phase runs slower or faster under a tool as the number of full collections "
+               "and the objects each walks change.", "",
+               "| workload | " + " | ".join(("plain", "advisor-sample", *ANCHORS)) + " |", "|---|---|---|---|---|"]
+    for w in ("autograd", "gc_churn"):
+        vals = []
+        for t in ("plain", "advisor-sample", *ANCHORS):
+            cols = [r.truth["collections"] for r in quiet_runs if r.workload == w and r.tool == t and r.truth
+                    and "collections" in r.truth]
+            vals.append(" / ".join(f"{statistics.median(c[g] for c in cols):.0f}" for g in range(3)) if cols else "–")
+        detail.append(f"| {w} | " + " | ".join(vals) + " |")
     detail += ["", "## Split, quiet vs loaded (advisor, interp / native / waiting / gc %)", "", *load_lines, ""]
     detail += ["## Interval invariance: phase shares (median over repeats)", "",
                "The last column is how much the same phase moved between repeats at the same 5 ms interval: a "
