@@ -1,5 +1,9 @@
 """``python -m benchmarks [--quick]``: overhead, accuracy, stability and scale; writes benchmarks/RESULTS.md.
 
+``python -m benchmarks --full [--quick]``: every row of issue 18's table in one run (benchmarks/full.py:
+fixed cost, quiet and loaded matrices with py-spy and pyinstrument, a ~30 s run, 1/2/5 ms intervals,
+post-processing at scale); writes results.json and RESULTS.md (~25 min; --quick ~3 min).
+
 ``python -m benchmarks try``: ``advisor try`` on the sample workloads, predicted against measured
 (benchmarks/tryouts.py, writes benchmarks/RESULTS-try.md). ``python -m benchmarks soak``: the soak test.
 
@@ -73,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return tryouts.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    ap.add_argument("--full", action="store_true",
+                    help="every row of issue 18's table in one run (benchmarks/full.py; ~25 minutes)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter workloads (~3 minutes)")
     ap.add_argument("--reps", type=int, help="interleaved repeats (default 4, quick 2)")
     ap.add_argument("--scale", type=float, help="workload length factor (default 0.4, quick 0.25)")
@@ -88,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
                          "default: 1.5 × cores. Use 0 to never refuse")
     args = ap.parse_args(argv)
     if args.report_only:
-        write_results(json.loads((args.out.parent / "results.json").read_text()), args.out)
+        raw = json.loads((args.out.parent / "results.json").read_text())
+        if raw["meta"].get("full"):
+            from benchmarks import fullreport
+
+            fullreport.write(raw, args.out)
+        else:
+            write_results(raw, args.out)
         return 0
     reps = args.reps or (2 if args.quick else 4)
     wscale = args.scale or (0.25 if args.quick else 0.4)
@@ -109,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
               "numbers taken now would measure the other work. Wait, or pass --max-load 0 to run anyway "
               "(RESULTS.md then says so).", file=sys.stderr)
         return 2
+    if args.full:
+        return _full(args, cores, load0[0], limit, log)
     t0 = time.time()
     competitors = _start_competitors(args.load)
     try:
@@ -144,6 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     (args.out.parent / "results.json").write_text(json.dumps(raw))
     write_results(raw, args.out)
     log(f"wrote {args.out} ({elapsed / 60:.1f} min)")
+    return 0
+
+
+def _full(args: argparse.Namespace, cores: int, load0: float, limit: float, log) -> int:
+    from benchmarks import full, fullreport
+
+    competitors = args.load or cores
+    settings = full.Settings.quick(competitors) if args.quick else full.Settings(competitors=competitors)
+    if args.reps or args.scale:
+        settings = dataclasses.replace(settings, reps=args.reps or settings.reps, scale=args.scale or settings.scale)
+    workloads = full.WORKLOADS if args.workloads == ",".join(accuracy.WORKLOADS) else \
+        tuple(w for w in args.workloads.split(",") if w)
+    raw = full.run(settings, log, workloads)
+    raw["meta"].update({"load_at_start": load0, "max_load": limit, "quick": args.quick})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    (args.out.parent / "results.json").write_text(json.dumps(raw))
+    fullreport.write(raw, args.out)
+    log(f"wrote {args.out} ({raw['meta']['elapsed_s'] / 60:.1f} min)")
     return 0
 
 

@@ -63,15 +63,27 @@ def truth_split(truth: dict, phase: str, warmup: int) -> dict[str, float]:
     gc_s = sum(g[i] for g in truth["gc"][warmup:])
     gc_frac = min(1.0, gc_s / wall) if wall > 0 else 0.0
     nature = truth["phases"][phase]
-    bucket = "interpreted" if nature == "gc-churn" else nature
     out = {b: 0.0 for b in BUCKETS}
-    out[bucket] += 1.0 - gc_frac
     out["gc"] += gc_frac
+    if nature == "cpu-io":  # read(): the thread's CPU time is native (kernel copy), the rest waiting
+        cpu = sum(c[i] for c in truth["cpu"][warmup:]) if truth.get("cpu") else wall
+        cpu_frac = min(1.0, cpu / wall) if wall > 0 else 1.0
+        out["native"] += max(0.0, cpu_frac - gc_frac)
+        out["waiting"] += 1.0 - max(cpu_frac, gc_frac)
+        return out
+    bucket = "interpreted" if nature == "gc-churn" else nature
+    out[bucket] += 1.0 - gc_frac
     return out
 
 
 def step_seconds(truth: dict) -> float:
     return sum(sum(s) for s in truth["steps"])
+
+
+def phase_seconds(truth: dict, warmup: int = ADVISOR_WARMUP) -> dict[str, float]:
+    """Wall seconds of each phase over the steps after the warm-up (the same steps for every tool)."""
+    steps = truth["steps"][warmup:]
+    return {p: sum(s[i] for s in steps) for i, p in enumerate(truth["phases"])}
 
 
 def warmup_of(tool: str) -> int:
@@ -92,6 +104,7 @@ class Cell:
     splits: dict[str, dict[str, float]] | None = None  # phase -> bucket -> median % (advisor only)
     errors: list[str] | None = None
     steps: list[str] | None = None  # step function each run chose (advisor: auto-detected)
+    phase_ratio: dict[str, float] | None = None  # phase -> its wall time ÷ the plain run's (median)
     n: int = 0
 
 
@@ -116,6 +129,8 @@ def summarize(runs: list[Run]) -> dict[tuple[str, str], Cell]:
         base = [plain[(r.workload, r.rep)] for r in ok]
         cell.wall_ratio = _median([r.wall_s / b.wall_s for r, b in zip(ok, base)])
         cell.step_ratio = _median([step_seconds(r.truth) / step_seconds(b.truth) for r, b in zip(ok, base)])
+        cell.phase_ratio = {p: _median([phase_seconds(r.truth)[p] / phase_seconds(b.truth)[p] for r, b in zip(ok, base)
+                                        if phase_seconds(b.truth)[p] > 0]) for p in ok[0].truth["phases"]}
         if key[1] != "plain":
             w = warmup_of(key[1])
             phases = list(ok[0].truth["phases"])

@@ -12,6 +12,7 @@ phase function, its *inclusive* share of the step function's time (``train_step`
 
 from __future__ import annotations
 
+import json
 import os
 import pstats
 import subprocess
@@ -40,6 +41,7 @@ class Run:
     top: list[tuple[str, float]] = field(default_factory=list)  # advisor: top hotspots (self share)
     step_name: str = ""
     error: str = ""
+    verdicts: dict[str, list] = field(default_factory=dict)  # advisor: function -> [verdict, self share]
 
 
 def command(tool: str, script: Path, work: Path) -> list[str]:
@@ -47,8 +49,10 @@ def command(tool: str, script: Path, work: Path) -> list[str]:
     if tool == "plain":
         return [py, str(script)]
     if tool.startswith("advisor-"):
-        mode = tool.split("-", 1)[1]
-        return [py, "-m", "advisor", "profile", "--quiet", "--mode", mode, "--out", str(work / "adv"), str(script)]
+        mode, _, ms = tool.split("-", 1)[1].partition("@")  # advisor-sample@1ms: --interval 0.001
+        interval = ["--interval", str(float(ms.removesuffix("ms")) / 1000)] if ms else []
+        return [py, "-m", "advisor", "profile", "--quiet", "--mode", mode, *interval, "--out", str(work / "adv"),
+                str(script)]
     if tool == "pyinstrument":
         return [py, "-m", "pyinstrument", "-r", "pyisession", "-o", str(work / "out.pyisession"), str(script)]
     if tool == "cProfile":
@@ -76,13 +80,11 @@ def run_tool(tool: str, script: Path, work: Path, env: dict[str, str], rep: int,
         tail = (proc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
         run.error = f"exit {proc.returncode}: {' | '.join(tail)}"[:300]
         return run
-    import json
-
     try:
         run.truth = json.loads(truth_path.read_text())
         phases = list(run.truth["phases"])
         if tool != "plain":
-            PARSERS[tool](run, work, phases)
+            PARSERS[tool.partition("@")[0]](run, work, phases)
     except Exception as exc:  # a parser failure is a result to report, not a crash
         run.error = f"parse: {type(exc).__name__}: {exc}"[:300]
     return run
@@ -102,6 +104,10 @@ def _parse_advisor(run: Run, work: Path, phases: list[str]) -> None:
     for p in phases:
         run.shares.setdefault(p, 0.0)
     run.top = [(h.key.qualname, h.self_share) for h in analysis.hotspots[:5]]
+    advice = work / "adv" / "advice.json"
+    if advice.is_file():
+        run.verdicts = {k["function"]: [k.get("verdict"), k.get("self_share", 0.0)]
+                        for k in json.loads(advice.read_text()).get("kernels", [])}
 
 
 def _shares_from_stacks(stacks: list[tuple[list[str], float]], phases: list[str]) -> dict[str, float]:

@@ -6,11 +6,16 @@ Phases (known nature):
   builtin_sort   native    sorted() of a large list of floats
   small_numpy    native    many NumPy operations on an 8-element array (NumPy's C dispatch dominates)
   asarray_lists  native    np.asarray of prebuilt nested Python lists (C iterating Python objects)
+  read_shard     cpu-io    reading a 48 MB shard with read() (page cache: the kernel copies, native; a cold
+                           disk: waiting); the true split is the thread's CPU time over the phase's wall time
   thread_join    waiting   joining 4 threads that compute in Python meanwhile (they hold the GIL in turn)
 """
 
+import atexit
 import json
+import os
 import random
+import tempfile
 import threading
 
 import numpy as np
@@ -22,6 +27,10 @@ DOC = json.dumps([{"id": i, "vals": [rng.random() for _ in range(8)], "name": f"
 FLOATS = [rng.random() for _ in range(60_000)]
 ROWS = [[rng.random() for _ in range(64)] for _ in range(1500)]
 SMALL = np.ones(8)
+SHARD = os.path.join(tempfile.mkdtemp(prefix="bench-shard-"), "shard.bin")
+with open(SHARD, "wb") as fh:
+    fh.write(os.urandom(48 << 20))
+atexit.register(lambda: (os.remove(SHARD), os.rmdir(os.path.dirname(SHARD))))
 
 
 def json_parse():
@@ -43,6 +52,11 @@ def asarray_lists():
     return np.asarray(ROWS)
 
 
+def read_shard():
+    with open(SHARD, "rb", buffering=0) as fh:
+        return len(fh.read())
+
+
 def _spin():
     s = 0
     for i in range(12_000):
@@ -59,7 +73,7 @@ def thread_join():
 
 
 truth = Truth({"json_parse": "native", "builtin_sort": "native", "small_numpy": "native",
-               "asarray_lists": "native", "thread_join": "waiting"})
+               "asarray_lists": "native", "read_shard": "cpu-io", "thread_join": "waiting"})
 
 
 def train_step():
@@ -71,6 +85,8 @@ def train_step():
     small_numpy()
     marks.append(truth.mark())
     asarray_lists()
+    marks.append(truth.mark())
+    read_shard()
     marks.append(truth.mark())
     thread_join()
     marks.append(truth.mark())
