@@ -18,8 +18,14 @@ How it stays bounded and harmless: a child that lived under ``MIN_LIFE_S`` write
 ``skipped.log`` (a pool of 64 one-task children costs 64 short lines); at most ``MAX_FILES`` part files per
 run, later children are counted in ``skipped.log`` too; every step is inside ``try`` and a failure is one
 line on stderr, never an exception in the child. The part is written when the child leaves through
-``os._exit`` (multiprocessing's forked children), ``atexit`` (spawned ones) or SIGTERM (``Pool.terminate``,
-a ``with Pool()`` block's end), then the default SIGTERM action proceeds. A child killed with SIGKILL, or
+``os._exit`` (multiprocessing's forked children) or ``atexit`` (spawned ones), with SIGTERM blocked while
+it writes (a pool's ``terminate()`` follows its sentinels closely). A child ended by SIGTERM before it left
+(``Pool.terminate``, the end of a ``with Pool()`` block, for the workers still waiting for a task) dies as
+in a plain run, without its part: advisor installs no Python SIGTERM handler in a child, because one can lose the
+signal (it can land between the interpreter's last check and the worker's ``sem_wait`` on its queue's lock,
+and the worker then waits forever, holding up the pool's ``terminate()``; seen under load). SIGTERM is held
+back across the fork itself, so one sent to a child that has not run yet is not dropped by CPython's own
+at-fork code, and is delivered once advisor's handlers are gone. A child killed with SIGTERM or SIGKILL, or
 still running when the parent saves (``persistent_workers=True`` iterators torn down at interpreter exit),
 is missing, and the parent says how many of the children it started are missing.
 """
@@ -70,8 +76,6 @@ class _ChildSampler:
         self.t0 = time.perf_counter()
         self.pid = os.getpid()
         self.done = False  # finishing has begun
-        self.finished = False  # ... and ended
-        self.term_pending = False  # SIGTERM came while the part was being written: die right after
         self.sampler = Sampler(interval_s * SLOWER, thread_id=threading.get_ident())
         _start_deaf(self.sampler.start)
 
@@ -81,6 +85,7 @@ class _ChildSampler:
             return
         self.done = True
         watchdog = _arm_watchdog()
+        held = _hold_term()
         try:
             self.sampler.stop()
             life = time.perf_counter() - self.t0
@@ -98,9 +103,18 @@ class _ChildSampler:
         finally:
             if watchdog:
                 signal.alarm(0)
-            self.finished = True
-            if self.term_pending:
-                _die_of_sigterm()
+            if held is not None:  # a SIGTERM that came meanwhile ends the process now, as it would have
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _hold_term() -> Any:
+    """Block SIGTERM in this thread while the part is written (the worker is leaving anyway: a pool's
+    terminate() sends it to the workers that took their sentinel too); no handler is involved, so no
+    signal can be lost, and the alarm above still bounds the write. Returns the mask to put back."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _start_deaf(start: Any) -> None:
@@ -186,35 +200,12 @@ def _exit_then(code: int = 0) -> None:
     _real_exit(code)
 
 
-def _on_term(signum: int, frame: Any) -> None:
-    child = _child
-    if child is not None and child.pid != os.getpid():
-        child = None  # a grandchild whose own sampler is not set up (yet): die as a plain process would
-    if child is not None and child.done and not child.finished:
-        # It was leaving anyway (a pool worker got its sentinel as the pool terminated): the write under
-        # way ends first, then the process dies of this SIGTERM.
-        child.term_pending = True
-        return
-    if child is not None:
-        child.finish()
-    _die_of_sigterm()
-
-
-def _die_of_sigterm() -> None:
-    """End as SIGTERM would have ended the process without advisor."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _start_in_child(folder: str, interval_s: float, inherited: int = 0) -> None:
     global _child
     try:
         _child = _ChildSampler(folder, interval_s, inherited)
         os._exit = _exit_then  # type: ignore[assignment]  # multiprocessing's forked children leave here
         atexit.register(_child.finish)  # spawned children leave through sys.exit
-        current = signal.getsignal(signal.SIGTERM)
-        if current in (signal.SIG_DFL, None) or type(getattr(current, "__self__", None)).__name__ == "RunGuard":
-            signal.signal(signal.SIGTERM, _on_term)  # Pool.terminate(): write, then die as before
     except Exception as exc:
         _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])
 
@@ -228,7 +219,8 @@ def _before_fork() -> None:
     child inherits advisor's): ``Pool.terminate`` sends it to a worker just forked by the pool's handler
     thread, and the worker then waits forever on the queue's lock the pool holds. Blocked, it stays
     pending in the kernel and is delivered once the child's handlers are in place (end of
-    ``_after_fork_child``); the parent's mask is put back at once."""
+    ``_after_fork_child``, where the handler is SIGTERM's default again); the parent's mask is put back at
+    once."""
     if _config is None:
         return
     try:
@@ -250,7 +242,7 @@ def _after_fork_child() -> None:
     try:
         _set_up_child()
     finally:
-        _restore_mask()  # a SIGTERM held back since the fork is delivered now, to the child's handler
+        _restore_mask()  # a SIGTERM held back since the fork is delivered now: the child ends at once
         _fork_masks.clear()  # only the forking thread exists here
 
 
@@ -260,7 +252,7 @@ def _set_up_child() -> None:
     if cfg is None or os.getpid() == cfg["parent"]:
         return
     _child = None  # a grandchild: its parent's sampler (and thread) did not survive the fork
-    depth, f = 0, sys._getframe(1)  # the frame that called os.fork, and its callers
+    depth, f = 0, sys._getframe(2)  # the frame that called os.fork, and its callers
     while f is not None:
         depth, f = depth + 1, f.f_back
     _start_in_child(cfg["dir"], cfg["interval_s"], depth)
