@@ -21,9 +21,10 @@ line on stderr, never an exception in the child. The part is written when the ch
 ``os._exit`` (multiprocessing's forked children) or ``atexit`` (spawned ones), with SIGTERM blocked while
 it writes (a pool's ``terminate()`` follows its sentinels closely). A child ended by SIGTERM before it left
 (``Pool.terminate``, the end of a ``with Pool()`` block, for the workers still waiting for a task) dies as
-in a plain run, without its part: advisor installs no Python SIGTERM handler in a child, because one can lose the
-signal (it can land between the interpreter's last check and the worker's ``sem_wait`` on its queue's lock,
-and the worker then waits forever, holding up the pool's ``terminate()``; seen under load). SIGTERM is held
+in a plain run, without its part: advisor installs no Python SIGTERM handler in a child, because one can
+lose the signal (it can land between the interpreter's last check and the worker's ``sem_wait`` on its
+queue's lock, and the worker then waits forever, holding up the pool's ``terminate()``; seen under load).
+SIGTERM is held
 back across the fork itself, so one sent to a child that has not run yet is not dropped by CPython's own
 at-fork code, and is delivered once advisor's handlers are gone. A child killed with SIGTERM or SIGKILL, or
 still running when the parent saves (``persistent_workers=True`` iterators torn down at interpreter exit),
@@ -119,9 +120,9 @@ def _hold_term() -> Any:
 
 def _start_deaf(start: Any) -> None:
     """Start the sampler thread with SIGTERM and SIGINT blocked in it (a thread inherits its creator's
-    mask), so the kernel hands them to the main thread: one that is blocked in C (a pool worker waiting on
-    its queue's lock) is woken and runs the handler; delivered to the sampler thread instead, the handler
-    would wait for the main thread's next bytecode, which never comes. Meanwhile they stay pending."""
+    mask), so the kernel hands them to the script's thread: a Python handler there (SIGINT's, a script's
+    own) is woken from a blocking call and runs; delivered to the sampler thread instead, it would wait
+    for the main thread's next bytecode, which may never come."""
     deaf = {signal.SIGTERM, signal.SIGINT}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, deaf)

@@ -132,8 +132,9 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
 
     That shortest call is the cheapest Python call (``MIN_CALL_S``), unless the sampler saw the calls last:
     a call seen across k consecutive samples (the same frame, not a new call) lasted at least k − 1
-    gaps between samples (the run's wall time over its samples: longer than the interval under load), and where the seen calls span two samples or more on average, the calls are taken to be
-    that long (back-to-back tiny calls read as a new call at every sample, one sample each)."""
+    gaps between samples (the run's wall time over its samples: longer than the interval under load),
+    and where the seen calls span two samples or more on average, the calls are taken to be that long
+    (back-to-back tiny calls read as a new call at every sample, one sample each)."""
     if analysis.step_s <= 0:
         return 1.0
     per_step = h.inclusive_split.total / analysis.step_s * step_mean_s(analysis)
