@@ -10,7 +10,7 @@ import time
 import pytest
 
 from advisor.model import Profile
-from tests.conftest import ROOT, run_advisor
+from tests.conftest import ROOT, popen_group, run_advisor, run_group
 
 STEPPY = """
 import os, sys, time
@@ -122,8 +122,8 @@ def _started(steppy, tmp_path):
     """advisor profiling STEPPY, returned once the script itself runs (its first line is read), not
     after a guessed sleep: on a loaded machine start-up alone can take seconds."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = popen_group([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline().startswith("argv")
     time.sleep(1.0)  # some steps (each ~1 ms of work; > 3 are needed even at a tenth of the speed)
     return proc
@@ -207,8 +207,8 @@ def test_script_that_changes_cwd_and_argv_and_forks(tmp_path):
 
 def test_two_runs_on_one_out_folder_one_is_refused(steppy, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STEPS": "100000000"}
-    first = subprocess.Popen([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = popen_group([sys.executable, "-m", "advisor", "profile", "--out", str(tmp_path / "o"), str(steppy)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.time() + 30
         while not (tmp_path / "o" / ".advisor.lock").exists() and time.time() < deadline:
@@ -299,9 +299,9 @@ def test_stdout_redirected_to_a_file_holds_the_script_output_while_stderr_is_a_t
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     with open(tmp_path / "out.txt", "w") as out:
-        proc = subprocess.run([sys.executable, "-m", "advisor", "profile", "--format", "json",
-                               "--out", str(tmp_path / "o"), str(script)], stdout=out, stderr=slave,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        proc = run_group([sys.executable, "-m", "advisor", "profile", "--format", "json",
+                          "--out", str(tmp_path / "o"), str(script)], stdout=out, stderr=slave,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     os.close(slave)
     reader.join(timeout=10)
     os.close(master)

@@ -14,7 +14,7 @@ import pytest
 
 from advisor.errors import OutputError
 from advisor.output_lock import LOCK_NAME, OutputLock
-from tests.conftest import ROOT, run_advisor
+from tests.conftest import ROOT, popen_group, run_advisor
 
 QUICK = "def step():\n    return sum(range(20000))\nfor _ in range(20):\n    step()\n"
 CLOSER = """
@@ -31,9 +31,8 @@ while time.time() < deadline:
 
 def _start(tmp_path, script, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "advisor", "profile", "-q", "--out", str(tmp_path / "o"),
-                             str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    return popen_group([sys.executable, "-m", "advisor", "profile", "-q", "--out", str(tmp_path / "o"),
+                        str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def _wait_for(check, what, timeout=60.0):

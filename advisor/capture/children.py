@@ -18,8 +18,15 @@ How it stays bounded and harmless: a child that lived under ``MIN_LIFE_S`` write
 ``skipped.log`` (a pool of 64 one-task children costs 64 short lines); at most ``MAX_FILES`` part files per
 run, later children are counted in ``skipped.log`` too; every step is inside ``try`` and a failure is one
 line on stderr, never an exception in the child. The part is written when the child leaves through
-``os._exit`` (multiprocessing's forked children), ``atexit`` (spawned ones) or SIGTERM (``Pool.terminate``,
-a ``with Pool()`` block's end), then the default SIGTERM action proceeds. A child killed with SIGKILL, or
+``os._exit`` (multiprocessing's forked children) or ``atexit`` (spawned ones), with SIGTERM blocked while
+it writes (a pool's ``terminate()`` follows its sentinels closely). A child ended by SIGTERM before it left
+(``Pool.terminate``, the end of a ``with Pool()`` block, for the workers still waiting for a task) dies as
+in a plain run, without its part: advisor installs no Python SIGTERM handler in a child, because one can
+lose the signal (it can land between the interpreter's last check and the worker's ``sem_wait`` on its
+queue's lock, and the worker then waits forever, holding up the pool's ``terminate()``; seen under load).
+SIGTERM is held
+back across the fork itself, so one sent to a child that has not run yet is not dropped by CPython's own
+at-fork code, and is delivered once advisor's handlers are gone. A child killed with SIGTERM or SIGKILL, or
 still running when the parent saves (``persistent_workers=True`` iterators torn down at interpreter exit),
 is missing, and the parent says how many of the children it started are missing.
 """
@@ -27,7 +34,6 @@ is missing, and the parent says how many of the children it started are missing.
 from __future__ import annotations
 
 import atexit
-import faulthandler
 import json
 import os
 import re
@@ -71,10 +77,8 @@ class _ChildSampler:
         self.t0 = time.perf_counter()
         self.pid = os.getpid()
         self.done = False  # finishing has begun
-        self.finished = False  # ... and ended
-        self.term_pending = False  # SIGTERM came while the part was being written: die right after
         self.sampler = Sampler(interval_s * SLOWER, thread_id=threading.get_ident())
-        self.sampler.start()
+        _start_deaf(self.sampler.start)
 
     def finish(self) -> None:
         """Stop sampling and write this child's part (once; from whichever exit path comes first)."""
@@ -82,6 +86,7 @@ class _ChildSampler:
             return
         self.done = True
         watchdog = _arm_watchdog()
+        held = _hold_term()
         try:
             self.sampler.stop()
             life = time.perf_counter() - self.t0
@@ -98,23 +103,56 @@ class _ChildSampler:
             _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])
         finally:
             if watchdog:
-                faulthandler.cancel_dump_traceback_later()
-            self.finished = True
-            if self.term_pending:
-                _die_of_sigterm()
+                signal.alarm(0)
+            if held is not None:  # a SIGTERM that came meanwhile ends the process now, as it would have
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-FINISH_LIMIT_S = 10.0  # the most a child may spend writing its part before it leaves without it
+def _hold_term() -> Any:
+    """Block SIGTERM in this thread while the part is written (the worker is leaving anyway: a pool's
+    terminate() sends it to the workers that took their sentinel too); no handler is involved, so no
+    signal can be lost, and the alarm above still bounds the write. Returns the mask to put back."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _start_deaf(start: Any) -> None:
+    """Start the sampler thread with SIGTERM and SIGINT blocked in it (a thread inherits its creator's
+    mask), so the kernel hands them to the script's thread: a Python handler there (SIGINT's, a script's
+    own) is woken from a blocking call and runs; delivered to the sampler thread instead, it would wait
+    for the main thread's next bytecode, which may never come."""
+    deaf = {signal.SIGTERM, signal.SIGINT}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, deaf)
+    except (AttributeError, OSError, ValueError):
+        start()
+        return
+    try:
+        start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+FINISH_LIMIT_S = 10  # the most seconds a child may spend writing its part before it leaves without it
 
 
 def _arm_watchdog() -> bool:
     """A child must never hang its pool (``Pool.terminate`` joins every worker): if writing the part
-    takes longer than ``FINISH_LIMIT_S``, faulthandler's C watchdog (it needs no GIL) prints where it
-    stuck and ends the child with exit code 1 (a child that had armed its own dump_traceback_later loses it)."""
+    takes longer than ``FINISH_LIMIT_S``, the kernel ends the child (``alarm`` with SIGALRM's default
+    action: no thread, no lock, no GIL needed). Not faulthandler's watchdog: after a fork from a parent
+    that had armed one, ``dump_traceback_later`` waits forever on a lock held by a thread the child does
+    not have. Only where SIGALRM is the script's default and no alarm of its own is pending."""
     try:
-        faulthandler.dump_traceback_later(FINISH_LIMIT_S, exit=True)
+        if signal.getsignal(signal.SIGALRM) != signal.SIG_DFL:
+            return False
+        pending = signal.alarm(FINISH_LIMIT_S)
+        if pending:  # the script's own alarm: put it back, leave unbounded
+            signal.alarm(pending)
+            return False
         return True
-    except (RuntimeError, ValueError, OSError):
+    except (AttributeError, ValueError, OSError):  # no SIGALRM here
         return False
 
 
@@ -163,50 +201,66 @@ def _exit_then(code: int = 0) -> None:
     _real_exit(code)
 
 
-def _on_term(signum: int, frame: Any) -> None:
-    child = _child
-    if child is not None and child.done and not child.finished:
-        # It was leaving anyway (a pool worker got its sentinel as the pool terminated): the write under
-        # way ends first, then the process dies of this SIGTERM.
-        child.term_pending = True
-        return
-    if child is not None:
-        child.finish()
-    _die_of_sigterm()
-
-
-def _die_of_sigterm() -> None:
-    """End as SIGTERM would have ended the process without advisor."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _start_in_child(folder: str, interval_s: float, inherited: int = 0) -> None:
     global _child
     try:
         _child = _ChildSampler(folder, interval_s, inherited)
         os._exit = _exit_then  # type: ignore[assignment]  # multiprocessing's forked children leave here
         atexit.register(_child.finish)  # spawned children leave through sys.exit
-        current = signal.getsignal(signal.SIGTERM)
-        if current in (signal.SIG_DFL, None) or type(getattr(current, "__self__", None)).__name__ == "RunGuard":
-            signal.signal(signal.SIGTERM, _on_term)  # Pool.terminate(): write, then die as before
     except Exception as exc:
         _say(f"could not profile child process {os.getpid()}: {type(exc).__name__}: {exc}"[:200])
 
 
+_fork_masks: dict[int, Any] = {}  # the forking thread's signal mask before ``_before_fork`` blocked SIGTERM
+
+
+def _before_fork() -> None:
+    """Hold SIGTERM back across the fork. A SIGTERM that reaches a new child before CPython's own at-fork
+    code has run is dropped there (``_PySignal_AfterFork`` clears the flags of Python handlers, and the
+    child inherits advisor's): ``Pool.terminate`` sends it to a worker just forked by the pool's handler
+    thread, and the worker then waits forever on the queue's lock the pool holds. Blocked, it stays
+    pending in the kernel and is delivered once the child's handlers are in place (end of
+    ``_after_fork_child``, where the handler is SIGTERM's default again); the parent's mask is put back at
+    once."""
+    if _config is None:
+        return
+    try:
+        _fork_masks[threading.get_ident()] = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _restore_mask() -> None:
+    old = _fork_masks.pop(threading.get_ident(), None)
+    if old is not None:
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def _after_fork_child() -> None:
+    try:
+        _set_up_child()
+    finally:
+        _restore_mask()  # a SIGTERM held back since the fork is delivered now: the child ends at once
+        _fork_masks.clear()  # only the forking thread exists here
+
+
+def _set_up_child() -> None:
+    global _child
     cfg = _config
     if cfg is None or os.getpid() == cfg["parent"]:
         return
-    if _child is not None:  # a grandchild: its parent's sampler thread did not survive the fork
-        _child.done = True
-    depth, f = 0, sys._getframe(1)  # the frame that called os.fork, and its callers
+    _child = None  # a grandchild: its parent's sampler (and thread) did not survive the fork
+    depth, f = 0, sys._getframe(2)  # the frame that called os.fork, and its callers
     while f is not None:
         depth, f = depth + 1, f.f_back
     _start_in_child(cfg["dir"], cfg["interval_s"], depth)
 
 
 def _after_fork_parent() -> None:
+    _restore_mask()
     if _config is not None and os.getpid() == _config["parent"]:
         _counts["forked"] += 1
 
@@ -242,7 +296,8 @@ class ChildCapture:
         self._saved_env = os.environ.get(ENV)
         os.environ[ENV] = json.dumps({"dir": str(self.folder), "interval_s": self.interval_s})
         if not _registered and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_child, after_in_parent=_after_fork_parent)
+            os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child,
+                                after_in_parent=_after_fork_parent)
             _registered = True
         try:
             import multiprocessing.spawn as spawn

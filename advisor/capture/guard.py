@@ -79,6 +79,7 @@ class RunGuard:
         self._prev_exit: Any = None
         self._threads: list[threading.Thread] = []
         self._faulthandler = False
+        self._fork_masks: dict[int, Any] = {}  # the forking thread's mask while SIGTERM is held back
         self._redeliver: list[tuple[int, type[BaseException]]] = []
         self._shielded: dict[int, Any] | None = None
         self._stop_closed = False  # the script has ended: nothing more is raised in its thread
@@ -107,7 +108,10 @@ class RunGuard:
         if hasattr(os, "register_at_fork"):
             # A forked child (a multiprocessing or DataLoader worker) must not inherit advisor's stop
             # handling: SIGTERM from Pool.terminate() ends it silently, as in a plain run.
-            os.register_at_fork(after_in_child=self._in_child)
+            # SIGTERM is held back across the fork (see children._before_fork: a SIGTERM that reaches the
+            # child before CPython's at-fork code would be dropped with advisor's handler inherited).
+            os.register_at_fork(before=self._before_fork, after_in_parent=self._restore_mask,
+                                after_in_child=self._in_child)
         for name, target in (("advisor-guard", self._watch), ("advisor-checkpoint", self._checkpoints)):
             if name == "advisor-checkpoint" and not self.checkpoint_s:
                 continue
@@ -141,9 +145,34 @@ class RunGuard:
                 pass
             self._prev_term = None
 
+    def _before_fork(self) -> None:
+        if not self._closed.is_set() and os.getpid() == self.pid:
+            try:
+                self._fork_masks[threading.get_ident()] = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            except (AttributeError, OSError, ValueError):
+                pass
+
+    def _restore_mask(self) -> None:
+        old = self._fork_masks.pop(threading.get_ident(), None)
+        if old is not None:
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            except (AttributeError, OSError, ValueError):
+                pass
+
     def _in_child(self) -> None:
+        try:
+            self._reset_in_child()
+        finally:
+            self._restore_mask()
+            self._fork_masks.clear()
+
+    def _reset_in_child(self) -> None:
         if self._closed.is_set() or os.getpid() == self.pid:
             return
+        # A fresh Event, not ``self._closed.set()``: a parent thread (``_watch`` waits on it every 0.1 s)
+        # may have held its lock at the fork, and here that lock would stay held forever.
+        self._closed = threading.Event()
         self._closed.set()
         try:
             if signal.getsignal(signal.SIGTERM) == self._on_term:
@@ -163,6 +192,12 @@ class RunGuard:
         _async_raise(self.thread_id, exc_type)
 
     def _on_term(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:
+            # A forked child before (or without) ``_in_child``: raising here would be swallowed where it
+            # lands (an at-fork hook) and the child would live on, holding its pool's terminate() forever.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         self._stop = self._stop or (Terminated, Outcome(143, "sigterm", "terminated (SIGTERM)"), time.monotonic())
         raise Terminated()
 

@@ -133,18 +133,22 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
 
     That shortest call is the cheapest Python call (``MIN_CALL_S``), unless the sampler saw the calls last:
     a call seen across k consecutive samples (the same frame, not a new call) lasted at least k − 1
-    intervals, and where the seen calls span two samples or more on average, the calls are taken to be
-    that long (back-to-back tiny calls read as a new call at every sample, one sample each)."""
+    gaps between samples (the run's wall time over its samples: longer than the interval under load),
+    and where the seen calls span two samples or more on average, the calls are taken to be that long
+    (back-to-back tiny calls read as a new call at every sample, one sample each)."""
     if analysis.step_s <= 0:
         return 1.0
     per_step = h.inclusive_split.total / analysis.step_s * step_mean_s(analysis)
     shortest = MIN_CALL_S
     prof = analysis.profile
     seen = next((c for c in prof.candidates if c.frame == h.frame), None)
-    if seen is not None and seen.calls > 0 and prof.interval_s > 0:
-        span = seen.inclusive_s / seen.calls / prof.interval_s  # samples per seen call, on average
+    # The real time between samples, not the asked interval: on a loaded machine the sampler wakes late
+    # (tens of ms), and a 1 us call seen once then holds one long gap of time (the ceiling came out 1).
+    gap = max(prof.interval_s, prof.wall_s / prof.samples) if prof.samples > 0 else prof.interval_s
+    if seen is not None and seen.calls > 0 and gap > 0:
+        span = seen.inclusive_s / seen.calls / gap  # samples per seen call, on average
         if span >= 2:
-            shortest = max(shortest, (span - 1) * prof.interval_s)
+            shortest = max(shortest, (span - 1) * gap)
     return max(1.0, per_step / shortest)
 
 

@@ -124,8 +124,10 @@ def train_step(i):
     return i + 1
 
 if __name__ == "__main__":
-    with mp.get_context("spawn").Pool(2) as pool:
-        print(sum(pool.map(crunch, [400_000] * 8, chunksize=1)))
+    pool = mp.get_context("spawn").Pool(2)
+    print(sum(pool.map(crunch, [400_000] * 8, chunksize=1)))
+    pool.close()  # the workers leave on their own (a ``with`` block's terminate() may kill them first)
+    pool.join()
     for i in range(5):
         train_step(i)
 """
@@ -202,8 +204,10 @@ if __name__ == "__main__":
     folder = json.loads(os.environ["ADVISOR_CHILDREN"])["dir"]
     shutil.rmtree(folder)
     open(folder, "w").close()  # the children's folder is now a file: no child can write there
-    with mp.get_context("fork").Pool(2) as pool:
-        print("total", sum(pool.map(crunch, [300_000] * 4, chunksize=1)))
+    pool = mp.get_context("fork").Pool(2)
+    print("total", sum(pool.map(crunch, [300_000] * 4, chunksize=1)))
+    pool.close()  # the workers leave on their own and try to write (terminate() may kill them first)
+    pool.join()
     for i in range(5):
         train_step(i)
 """

@@ -9,14 +9,13 @@ samples, and is checked within ``COUNT_TOLERANCE`` (see ``check_count``).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_group
 from tests.corpus.cases import CASES, SCRIPTS, Case, environment
 
 pytestmark = pytest.mark.slow
@@ -36,14 +35,11 @@ def profile(case: Case, tmp: Path) -> dict:
     out = tmp / "advisor-out"
     cmd = [sys.executable, "-m", "advisor", "profile", "-q", "--format", "json", "--out", str(out),
            str(SCRIPTS / case.script), *case.args, *extra]
-    proc = subprocess.Popen(cmd, cwd=tmp, env=environment(case), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        text, _ = proc.communicate(timeout=TIMEOUT_S)
+    try:  # the whole process group is killed as it returns: no profiled child left running
+        proc = run_group(cmd, timeout=TIMEOUT_S, cwd=tmp, env=environment(case), stderr=subprocess.STDOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: no profiled child left running
-        proc.communicate()
         pytest.fail(f"{case.name}: timed out after {TIMEOUT_S} s")
+    text = proc.stdout
     assert proc.returncode == 0, f"{case.name}: exit {proc.returncode}\n{text[-3000:]}"
     return json.loads((out / "profile.json").read_text())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from advisor.costmodel import advise, load_config
 from advisor.costmodel.items import combined
 from advisor.model import Split
+from tests.conftest import run_group
 from tests.costmodel.helpers import OBJECTS, SMALL_NUMPY, K, make_analysis, make_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def _profile(tmp_path: Path, script: str, *args: str) -> dict:
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "advisor", "profile", "-o", str(out), "--format", "json",
            str(ROOT / "sample_workloads" / script), *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    r = run_group(cmd, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     return {"advice": json.loads((out / "advice.json").read_text()), "stderr": r.stderr}
 

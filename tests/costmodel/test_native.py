@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from advisor.analysis import analyze
 from advisor.costmodel import advise, load_config
 from advisor.costmodel.native import PYTHON_MARGIN, batch_speedup
 from advisor.model import Split
+from tests.conftest import run_group
 from tests.costmodel.helpers import SMALL_NUMPY, STRINGS, VECTORIZED, K, make_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +134,7 @@ def test_machine_rates_are_measured_once_and_cached(tmp_path, monkeypatch):
 def _top(tmp_path: Path, name: str, *args: str) -> dict:
     out = tmp_path / name
     cmd = [sys.executable, "-m", "advisor", "profile", "-q", "-o", str(out), "--format", "json", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=ROOT)
+    r = run_group(cmd, timeout=400, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads((out / "advice.json").read_text())
 

@@ -2,13 +2,12 @@
 call writes what `advisor report` writes."""
 
 import json
-import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from tests.conftest import ROOT, run_advisor
+from tests.conftest import ROOT, run_advisor, run_group
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +39,8 @@ ip.run_cell("%advisor --format pdf train_step()")
 
 
 def _run(code, tmp_path):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return run_group([sys.executable, "-c", code], timeout=300,
+                     cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
 def test_magics_profile_cell_functions_as_user_code(tmp_path):
@@ -78,8 +77,8 @@ print(rep.analysis.hotspots[0].key.qualname, sorted(rep.written))
 
 def test_library_call_and_cli_share_one_pipeline(tmp_path):
     (tmp_path / "w.py").write_text(textwrap.dedent(LIBRARY))
-    r = subprocess.run([sys.executable, "w.py"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    r = run_group([sys.executable, "w.py"], timeout=300, cwd=tmp_path,
+                  env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip() == "hot ['advice saved', 'report saved']"
     lib = tmp_path / "lib"
