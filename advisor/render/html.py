@@ -302,6 +302,34 @@ def _ledger(advice: Advice) -> dict[str, Any]:
 
 
 # ---- entry point -------------------------------------------------------------------------------------
+def _bytecode_cache() -> Any:
+    """jinja2's compiled templates kept between runs (compiling report.html's template is ~0.3 s of every
+    run's fixed cost). jinja2's own per-user folder in the temp dir (created 0700, refused when another
+    user owns it); each entry is checked against the template's source, so an upgraded template is never
+    served stale. A cache that cannot be made or written is no cache: the report is rendered all the same."""
+    import jinja2
+
+    class _Quiet(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, EOFError, ValueError, TypeError):
+                bucket.reset()
+
+    if os.environ.get("ADVISOR_TEMPLATE_CACHE", "on") == "off":
+        return None
+    try:
+        return _Quiet()
+    except (OSError, RuntimeError):  # no usable temp dir, or a folder of that name owned by someone else
+        return None
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> Any:
     import jinja2  # lazy: importing advisor must not load jinja2
@@ -311,7 +339,7 @@ def _environment() -> Any:
     def load(name: str) -> str:
         return files.joinpath(name).read_text(encoding="utf-8")
 
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=True, bytecode_cache=_bytecode_cache(),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(x=fmt_x, weeks=fmt_weeks, usd=fmt_usd, months=fmt_months, pct=fmt_pct, dur=fmt_duration,
                        xrange=fmt_range, short=short_path)

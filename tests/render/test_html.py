@@ -287,3 +287,23 @@ def test_few_samples_warning_is_on_the_first_screen():
     assert any("samples in the measured step" in c for c in advice.analysis.caveats)
     hero = render_html(advice).split('id="summary"', 1)[1].split("</section>", 1)[0]
     assert 'class="caveat"' in hero and "samples in the measured step" in hero
+
+
+def test_the_template_cache_never_stops_a_report(advice, tmp_path):
+    """Compiled templates are cached between runs; a cache folder that vanished or holds junk is no cache."""
+    from advisor.render import html as html_mod
+
+    cache = html_mod._bytecode_cache()
+    assert cache is not None
+    cache.directory = str(tmp_path / "gone")  # writing there fails: the report is rendered all the same
+    gone = cache.get_bucket(html_mod._environment(), "report.html.j2", None, "x")
+    assert gone.code is None
+    gone.code = compile("1", "t", "exec")
+    cache.dump_bytecode(gone)  # the folder is not there: nothing written, nothing raised
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    cache.directory = str(junk)
+    bucket = cache.get_bucket(html_mod._environment(), "t", None, "src")
+    (junk / cache.pattern.replace("%s", bucket.key)).write_bytes(b"j2\x00garbage")  # a corrupt entry
+    assert cache.get_bucket(html_mod._environment(), "t", None, "src").code is None
+    assert "<html" in render_html(advice).lower()
