@@ -216,8 +216,9 @@ def estimate_target(h: Hotspot, category: Category, t: Target, analysis: Analysi
         f"profile.stacks: self split of frame {h.frame} / step time (p = {p:.3f})",
         f"T = {T:.4g} s: analysis.stats.mean_s",
         f"calls per step = {c:.4g}: {calls_src}" if exact else
-        f"calls per step >= {c:.4g}: {calls_src}; at most {c_max:.4g} (inclusive time per step / "
-        f"{MIN_CALL_S * 1e9:.0f} ns, the cheapest Python call), used for the low estimate",
+        f"calls per step >= {c:.4g}: {calls_src}; at most {c_max:.4g} (inclusive time per step / the shortest "
+        f"a call can be: {MIN_CALL_S * 1e9:.0f} ns, the cheapest Python call, or longer where the sampler saw "
+        "the calls last across samples; calls_ceiling), used for the low estimate",
         ("profile.environment.numpy_rates.loop_vs_batch (measured here; costmodel/native.py)" if measured is not None
          else f"{key}.speedup.{category.name}"), f"{key}.overhead_ns", f"{key}.effort_multiplier", f"{key}.fixed_weeks",
         *( (f"{key}.native_speedup", f"{key}.transfer_mb_per_step", f"{key}.bandwidth_gbs",
