@@ -159,6 +159,26 @@ class StepTiming:
     how: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CountedStep:
+    """Every Python call counted over one step of the profiled thread (capture/callcount.py).
+
+    From the return of one call of the step function ``frame`` (``start``, the sampler's clock) to the
+    return of its next call (``end``): that call and what ran between the two. ``calls``: (frame id,
+    calls) for the functions of the profile's frame table that were called. ``complete``: the count ran
+    to the step's return (not cut by the run's end or the event cap). The count slows that stretch, so
+    its samples and its step are left out of the step's figures (analysis/stepbuild.py)."""
+
+    frame: int
+    start: float
+    end: float
+    calls: tuple[tuple[int, int], ...]
+    complete: bool
+
+    def calls_of(self, fid: int) -> int:
+        return next((n for f, n in self.calls if f == fid), 0)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Timeline:
     """Every sample in order: what step detection reads, so a saved profile can be re-analysed.
@@ -305,6 +325,7 @@ class Profile:
     warnings: tuple[str, ...] = ()
     timeline: Timeline | None = None  # None in version-1 files: the step cannot be chosen again
     timings: tuple[StepTiming, ...] = ()
+    counted: tuple[CountedStep, ...] = ()  # calls counted over one step (capture/callcount.py)
     parts: tuple[Part, ...] = ()  # other threads and child processes (advisor/parts.py); absent: none sampled
     format: str = FORMAT
     version: int = VERSION

@@ -20,7 +20,8 @@ from advisor import _profile_checks as checks
 from advisor.atomic import write_atomic
 from advisor.errors import ProfileFormatError
 from advisor.model import (FORMAT, MAX_LOAD_BYTES, MODES, REGIONS, VERSION, Candidate, Command, Frame, FrameKey,
-                           Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int, _num, _str)
+                           CountedStep, Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int, _num,
+                           _str)
 from advisor.model_columns import _MARK, _chain, _parse_timeline, _timeline_json, _timeline_parts  # noqa: F401
 
 # Bound at import, before any script runs: a script that replaces json.dumps (it happens) does not change
@@ -62,6 +63,8 @@ def to_json(self: Profile, timeline: bool = True) -> dict[str, Any]:
         "timeline": None if self.timeline is None else (_timeline_json(self.timeline) if timeline else _MARK),
         "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
                      "exact": t.exact, "how": t.how} for t in self.timings],
+        **({"counted": [{"frame": c.frame, "start": c.start, "end": c.end, "calls": [list(x) for x in c.calls],
+                         "complete": c.complete} for c in self.counted]} if self.counted else {}),
         **({"parts": [_parts.part_to_json(p) for p in self.parts]} if self.parts else {}),
     }
 
@@ -156,6 +159,26 @@ def _parse_timings(d: Any, n_frames: int) -> tuple[StepTiming, ...]:
     return tuple(out)
 
 
+def _parse_counted(d: Any, n_frames: int) -> tuple[CountedStep, ...]:
+    if not isinstance(d, list):
+        raise TypeError("counted must be a list")
+    out = []
+    big = float(checks.MAX_COUNT)
+    for i, c in enumerate(d):
+        frame = _int(c["frame"], f"counted[{i}].frame")
+        calls = []
+        for pair in c["calls"]:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise TypeError(f"counted[{i}].calls must hold [frame, calls] pairs")
+            calls.append((_int(pair[0], f"counted[{i}].calls"), _int(pair[1], f"counted[{i}].calls")))
+        if frame >= n_frames or any(f >= n_frames for f, _ in calls):
+            raise ValueError(f"counted[{i}] names a frame that is not in the frame table")
+        out.append(CountedStep(frame, _num(c["start"], f"counted[{i}].start", high=big),
+                               _num(c["end"], f"counted[{i}].end", high=big), tuple(calls),
+                               bool(c.get("complete", False))))
+    return tuple(out)
+
+
 def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
     mode = _str(d["mode"], "mode")
     if mode not in MODES:
@@ -230,5 +253,6 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
         # version 1 had neither (migration: no timeline, no timings; the saved step stands as it is)
         timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks), version),
         timings=_parse_timings(d.get("timings", []), n),
+        counted=_parse_counted(d.get("counted", []), n),
         parts=_parts.parts_from_json(d.get("parts")),
     )

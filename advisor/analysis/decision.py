@@ -10,7 +10,7 @@ from advisor._np import np
 from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.samples import SampleTable
-from advisor.model import REGIONS, Candidate, FrameKey, StepInfo, StepTiming
+from advisor.model import REGIONS, Candidate, CountedStep, FrameKey, StepInfo, StepTiming
 
 Row = tuple[tuple[int, ...], tuple[int, ...], float, int]  # frame ids, lines, weight (s), new_from
 
@@ -31,6 +31,7 @@ class Measurement:
     calls: dict[int, int] | None = None  # exact call counts (cprofile)
     timings: tuple[StepTiming, ...] = ()
     times: Any = ()  # each row's time on the sampler's clock (what StepTiming uses; see samples.times_at)
+    counted: tuple[CountedStep, ...] = ()  # calls counted over one step (left out of the step's figures)
 
 
 @dataclass(frozen=True, slots=True)

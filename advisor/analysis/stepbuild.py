@@ -5,6 +5,7 @@ where capture has them (``finish``)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import PurePath
 
 from advisor._np import np
@@ -12,8 +13,22 @@ from advisor.analysis import loopstep
 from advisor.analysis import step as stepmod
 from advisor.analysis.decision import (CUT_SHORT, OUTSIDE, STEP, WARMUP, Ctx, StepDecision, all_step,
                                        new_calls)
-from advisor.analysis.samples import times_at
+from advisor.analysis.samples import CHUNK, times_at
 from advisor.model import Candidate, StepInfo, StepTiming
+
+
+def leave_out_counted(ctx: Ctx, regions: Any) -> Any:
+    """Samples taken while calls were counted (capture/callcount.py) ran slowed by the count: they move
+    from the step to the warm-up region, out of the step's split, as the counted step is out of its
+    times."""
+    if not ctx.m.counted or not len(regions):
+        return regions
+    for a in range(0, len(regions), CHUNK):  # a chunk of sample times at a time (8 h: millions)
+        t = times_at(ctx.m.times, np.arange(a, min(a + CHUNK, len(regions))))
+        part = regions[a:a + CHUNK]
+        for w in ctx.m.counted:
+            part[(t >= w.start) & (t <= w.end) & (part == STEP)] = WARMUP
+    return regions
 
 
 def _exact_timing(ctx: Ctx, fid: int, line: int | None) -> StepTiming | None:
@@ -33,9 +48,15 @@ def _finish(ctx: Ctx, info: StepInfo, line: int | None, iters: list[int | None] 
     t = _exact_timing(ctx, info.frame, line)
     if t is None:
         return info
+    windows = [(w.start, w.end) for w in ctx.m.counted]
+
+    def kept(pairs: Any) -> tuple[float, ...]:
+        # a call inside a counted window ran slowed by the count (capture/callcount.py): not measured
+        return tuple(max(0.0, e - s) for s, e in pairs if not any(a <= s and e <= b for a, b in windows))
+
     if t.exact:
         n = len(t.starts)
-        durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[info.warmup:], t.ends[info.warmup:]))
+        durations = kept(zip(t.starts[info.warmup:], t.ends[info.warmup:]))
         reason = _COUNT.sub(lambda mt: f"{n} {mt.group(2)}{mt.group(3)}exact", info.reason, count=1)
         return StepInfo(info.frame, info.chosen_by, reason, n, info.warmup, durations, "exact", info.loop_lines,
                         count_exact=True)
@@ -48,7 +69,7 @@ def _finish(ctx: Ctx, info: StepInfo, line: int | None, iters: list[int | None] 
         before = int(np.count_nonzero(times_at(times, first) < since))
     untimed = max(before, 1)
     drop = max(0, info.warmup - untimed)  # warm-up calls not already among the untimed ones
-    durations = tuple(max(0.0, e - s) for s, e in zip(t.starts[drop:], t.ends[drop:]))
+    durations = kept(zip(t.starts[drop:], t.ends[drop:]))
     n = untimed + len(t.ends)
     reason = _COUNT.sub(lambda mt: f"at least {n} {mt.group(2)}{mt.group(3)}timed from call {untimed + 1}",
                         info.reason, count=1)
@@ -81,7 +102,7 @@ def function_step(ctx: Ctx, fid: int, warmup: int, chosen_by: str, head: str,
     for inv in invs[:warmup]:
         part = regions[inv.first:inv.last + 1]
         part[inside[inv.first:inv.last + 1]] = WARMUP
-    return StepDecision(info, regions, tuple(cands[:50]))
+    return StepDecision(info, leave_out_counted(ctx, regions), tuple(cands[:50]))
 
 
 def loop_step(ctx: Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, chosen_by: str, head: str,
@@ -103,7 +124,7 @@ def loop_step(ctx: Ctx, loop: loopstep.Loop, marker: int | None, warmup: int, ch
     reason = (f"{head}: the {loop.kind} loop at {where} ({n} iterations, sampled estimate), "
               f"{in_loop / ctx.run_total if ctx.run_total else 0:.0%} of run time{tail}")
     info = StepInfo(loop.frame, chosen_by, reason, n, warmup, durations, "sampled", (loop.start, loop.end))
-    return StepDecision(_finish(ctx, info, loop.start, iters), regions, tuple(cands[:50]))
+    return StepDecision(_finish(ctx, info, loop.start, iters), leave_out_counted(ctx, regions), tuple(cands[:50]))
 
 
 def explicit_loop(ctx: Ctx, spec: str, warmup: int, cands: list[Candidate]) -> StepDecision:

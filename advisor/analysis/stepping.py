@@ -31,7 +31,8 @@ def measurement(profile: Profile) -> detect.Measurement:
                         _weight_us(tl), tl.new_from, scale=US)
     return detect.Measurement(Rows(table), tuple(f.key for f in profile.frames),
                               tuple(f.user for f in profile.frames), profile.sources, profile.mode,
-                              profile.outcome.stopped_by, profile.calls, profile.timings, Times(tl))
+                              profile.outcome.stopped_by, profile.calls, profile.timings, Times(tl),
+                              profile.counted)
 
 
 def _weight_us(tl: Timeline) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from advisor.capture.raw import RawCapture, SampleColumns
-from advisor.capture.timing import exact_timings
+from advisor.capture.timing import counted_steps, exact_timings
 from advisor.model import US, Frame, FrameKey, Outcome, Profile, Split, StackRecord, Timeline
 
 _ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
@@ -146,7 +146,7 @@ def measure(raw: RawCapture, *, command: dict, environment: dict, outcome: Outco
         wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
         stacks=tuple(stacks), step=None, candidates=(), calls=calls, sources=sources,
         clock=clock, samples=len(cols), warnings=tuple(raw.warnings), timeline=timeline,
-        timings=exact_timings(raw, frame_ids),
+        timings=exact_timings(raw, frame_ids), counted=counted_steps(raw, frame_ids),
     )
 
 

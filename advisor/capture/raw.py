@@ -124,4 +124,6 @@ class RawCapture:
     dropped: int = 0
     # exact step boundaries (steptimer.py): FrameKey -> {"starts", "ends", "since", "in_call", "how"}
     timings: dict[FrameKey, dict] = field(default_factory=dict)
+    # calls counted over one step (callcount.py): {"step", "start", "end", "complete", "calls": {FrameKey: n}}
+    counted: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -36,6 +36,7 @@ from advisor.capture._probes import (call_checker, close_fd, io_probe, native_id
                                      running_probe, waits_on_others as _waits)
 from advisor.capture.stackread import (BLOCKED, BYTECODE, C_CALL, KEEP, MOVED, WOKEN, SiteRecords, native_probe,
                                        remove_probe, stack_reader)
+from advisor.capture.callcount import CallCounter
 from advisor.capture.steptimer import StepTimer
 from advisor.capture.columns import INTERP, NATIVE, WAITING, Columns as _Columns, chunk as _chunk
 from advisor.capture.raw import RawCapture, SampleColumns
@@ -91,6 +92,9 @@ class Sampler:
         self.timer: StepTimer | None = None
         self.max_steps: int | None = None  # --max-steps: measured steps after which to stop (with the timer)
         self.warmup = 0
+        # Calls counted over one step of the timed step (callcount.py); ADVISOR_COUNT_CALLS=off: never.
+        self.counter: CallCounter | None = None
+        self.count_calls = os.environ.get("ADVISOR_COUNT_CALLS", "").strip().lower() not in ("off", "0", "no")
         self._running = False
         self._thread: threading.Thread | None = None
         self._gc_total = 0.0
@@ -133,6 +137,8 @@ class Sampler:
         self._running = False
         if self._thread is not None:
             self._thread.join()
+        if self.counter is not None:
+            self.counter.close()  # a count still open (the run ended mid-step) is removed, incomplete
         if self.timer is not None:
             self.timer.close()  # the step function gets its own code back
         if sys.getswitchinterval() == min(self._saved_switch, SWITCH_INTERVAL_S):
@@ -306,12 +312,24 @@ class Sampler:
     def on_timed_return(self, code: CodeType, ended: int) -> None:
         """Called in the profiled thread after each timed call of a step function: stop after exactly
         ``max_steps`` timed steps of the chosen one."""
-        if (self.max_steps is None or self.stop_requested or code is not getattr(self._step_watch, "chosen", None)
+        chosen = getattr(self._step_watch, "chosen", None)
+        counted = False
+        if self.count_calls and self.timer is not None and not self.stop_requested:
+            try:
+                if self.counter is None:
+                    self.counter = CallCounter(self.thread_id, self.timer.clock)
+                self.counter.on_return(code, ended, chosen)
+                counted = any(w.code is code for w in self.counter.windows)
+            except Exception:  # the count must never disturb the user's program
+                pass
+        if (self.max_steps is None or self.stop_requested or code is not chosen
                 or not getattr(self._step_watch, "exact_stop", False)):
             return  # an auto-detected step may still change: the sampled count stops the run
         calls = self.timer.calls.get(code) if self.timer is not None else None
-        # warm-up calls are among the timed ones unless the timer started during the first call
-        target = self.max_steps + max(0, self.warmup - (1 if calls is not None and calls.in_call else 0))
+        # warm-up calls are among the timed ones unless the timer started during the first call; the
+        # counted step is left out of the figures (callcount.py), so one more is measured
+        target = (self.max_steps + max(0, self.warmup - (1 if calls is not None and calls.in_call else 0))
+                  + (1 if counted else 0))
         if ended >= target:
             self.stop_requested = True
             self.on_stop()
@@ -363,5 +381,15 @@ class Sampler:
                 n = min(len(c.starts), len(c.ends))
                 timings[code_key(code)] = {"starts": tuple(c.starts[:n]), "ends": tuple(c.ends[:n]),
                                            "since": c.since, "in_call": c.in_call, "how": c.how}
+        counted = []
+        skip = self.timer.wrappers if self.timer is not None else ()
+        for w in self.counter.records() if self.counter is not None else ():
+            calls: dict[FrameKey, int] = {}
+            for c, n in w["counts"].items():
+                if c not in skip:  # the step timer's trampoline (3.10/3.11) is not a call of the user's
+                    k = keys.get(c) or code_key(c)
+                    calls[k] = calls.get(k, 0) + n
+            counted.append({"step": code_key(w["code"]), "start": w["start"], "end": w["end"],
+                            "complete": w["complete"], "calls": calls})
         return RawCapture("sample", self.interval_s, samples, thread_cpu_s=self.thread_cpu_s,
-                          dropped=self.dropped, warnings=warnings, timings=timings)
+                          dropped=self.dropped, warnings=warnings, timings=timings, counted=counted)

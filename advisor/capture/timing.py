@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from advisor.capture.looptimer import AROUND_CALL, split_mark
 from advisor.capture.raw import RawCapture
-from advisor.model import FrameKey, Outcome, StepInfo, StepTiming
+from advisor.model import CountedStep, FrameKey, Outcome, StepInfo, StepTiming
 
 
 # Rounds of a loop around the step's call site, timed from when auto-detection settled, miss the rounds
@@ -33,6 +33,19 @@ def exact_timings(raw: RawCapture, frame_ids: dict[FrameKey, int]) -> tuple[Step
             continue
         exact = not t["in_call"]  # the timer started before the call it saw: all of them timed (see below)
         out.append(StepTiming(fid, line, tuple(t["starts"]), tuple(t["ends"]), exact, t.get("how", "")))
+    return tuple(out)
+
+
+def counted_steps(raw: RawCapture, frame_ids: dict[FrameKey, int]) -> tuple[CountedStep, ...]:
+    """The call counts over one step (callcount.py) on the profile's frame table: functions that were
+    never sampled have no frame and are left out; a step function without a frame, the whole window."""
+    out = []
+    for w in raw.counted:
+        fid = frame_ids.get(w["step"])
+        if fid is None:
+            continue
+        calls = tuple(sorted((frame_ids[k], n) for k, n in w["calls"].items() if k in frame_ids))
+        out.append(CountedStep(fid, float(w["start"]), float(w["end"]), calls, bool(w["complete"])))
     return tuple(out)
 
 

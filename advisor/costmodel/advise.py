@@ -134,8 +134,9 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
     That shortest call is the cheapest Python call (``MIN_CALL_S``), unless the sampler saw the calls last:
     a call seen across k consecutive samples (the same frame, not a new call) lasted at least k − 1
     gaps between samples (the run's wall time over its samples: longer than the interval under load),
-    and where the seen calls span two samples or more on average, the calls are taken to be that long
-    (back-to-back tiny calls read as a new call at every sample, one sample each)."""
+    so seen calls of s samples on average lasted at least (s − 1) gaps on average. That bound goes to
+    zero smoothly as s goes to 1 (back-to-back tiny calls read as a new call at every sample, one sample
+    each), with no step in between. Used only where the calls were not counted (``counted_calls``)."""
     if analysis.step_s <= 0:
         return 1.0
     per_step = h.inclusive_split.total / analysis.step_s * step_mean_s(analysis)
@@ -147,9 +148,23 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
     gap = max(prof.interval_s, prof.wall_s / prof.samples) if prof.samples > 0 else prof.interval_s
     if seen is not None and seen.calls > 0 and gap > 0:
         span = seen.inclusive_s / seen.calls / gap  # samples per seen call, on average
-        if span >= 2:
+        if span > 1:
             shortest = max(shortest, (span - 1) * gap)
     return max(1.0, per_step / shortest)
+
+
+def counted_calls(h: Hotspot, analysis: Analysis) -> int | None:
+    """Calls of the hotspot in the step whose calls were counted (capture/callcount.py), or None: no
+    complete count of this step, or the hotspot was not called in the counted step."""
+    prof = analysis.profile
+    step = prof.step
+    if step is None or step.loop_lines is not None:
+        return None
+    for w in prof.counted:
+        if w.frame == step.frame and w.complete:
+            n = w.calls_of(h.frame)
+            return n if n > 0 else None
+    return None
 
 
 def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
@@ -167,6 +182,10 @@ def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
         return 1.0, prof.mode == "cprofile", "profile.step (the step itself: 1 call per step)"
     if prof.mode == "cprofile" and prof.calls is not None and h.frame in prof.calls:
         return prof.calls[h.frame] / step_calls, True, f"profile.calls[{h.frame}] / profile.step.calls"
+    counted = counted_calls(h, analysis)
+    if counted is not None:
+        return float(counted), True, (f"profile.counted: {counted} calls of frame {h.frame} counted over one "
+                                      "step (capture/callcount.py)")
     seen = next((c.calls for c in prof.candidates if c.frame == h.frame), None)
     if seen is not None:
         return (max(1.0, seen / step_calls), False,

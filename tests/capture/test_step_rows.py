@@ -132,13 +132,28 @@ def test_calls_per_step_are_exact_or_a_lower_bound(tmp_path):
                      str(tmp_path / "m1.json"), str(size)], timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "m1.json").read_text())["muls"] == steps * per_step
-    for e in _mul_estimates(tmp_path / "s"):  # sampled: unknown, a lower bound and a ceiling around the truth
+    for e in _mul_estimates(tmp_path / "s"):  # counted over one step (capture/callcount.py): exact
+        assert e["calls_exact"] is True and e["calls_per_step"] == per_step and e["calls_max"] == per_step
+        assert any("profile.counted" in src for src in e["sources"])
+    prof = Profile.load(tmp_path / "s" / "profile.json")
+    assert len(prof.counted) == 1 and prof.counted[0].complete and prof.counted[0].frame == prof.step.frame
+    w = prof.counted[0]
+    timed = next(t for t in prof.timings if t.frame == prof.step.frame)
+    inside = [e - b for b, e in zip(timed.starts, timed.ends) if w.start <= b and e <= w.end]
+    assert len(inside) == 1 and inside[0] not in prof.step.durations_s  # the counted step is not measured
+    assert len(timed.ends) - 2 <= len(prof.step.durations_s) <= len(timed.ends) - 1  # (nor the warm-up one)
+    # Without the count (ADVISOR_COUNT_CALLS=off), samples alone: a lower bound and a ceiling around the truth.
+    r = run_advisor(["profile", "--out", str(tmp_path / "n"), "--step", "train_step", str(SCALAR), str(steps),
+                     str(tmp_path / "m3.json"), str(size)], timeout=300, env={"ADVISOR_COUNT_CALLS": "off"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert Profile.load(tmp_path / "n" / "profile.json").counted == ()
+    for e in _mul_estimates(tmp_path / "n"):
         assert e["calls_exact"] is False
         assert 1 <= e["calls_per_step"] <= per_step
         assert e["calls_max"] >= per_step
         b = e["boundary_s_per_step"]  # the worst case crosses the boundary calls_max times
         assert b["high"] >= b["typical"] * per_step / e["calls_per_step"] * 0.999
-    html = (tmp_path / "s" / "report.html").read_text()
+    html = (tmp_path / "n" / "report.html").read_text()
     assert "≥" in html and "(est.)" not in html
     r = run_advisor(["profile", "--mode", "cprofile", "--out", str(tmp_path / "c"), "--step", "train_step",
                      str(SCALAR), str(steps), str(tmp_path / "m2.json"), str(size)], timeout=300)
