@@ -7,8 +7,10 @@ over the functions that allocate, the collector looks like a little "tune the GC
 one cause with one fix (``gc.freeze()`` after set-up, higher thresholds, fewer reference cycles), so it is
 measured here once, for the step.
 
-The deterministic modes (cprofile, pyinstrument) do not time the collector: their GC share reads zero and
-the pause is charged to whichever function allocated. ``GcCause.visible`` says which case applies.
+cprofile mode times the collector the same way (capture/deterministic.py: each pause comes out of the
+tottime of the Python function running when it started). pyinstrument mode does not: its GC share reads
+zero and the pause is charged to whichever function allocated. ``GcCause.visible`` says which case
+applies.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from advisor.analysis.hotspots import Hotspot
 from advisor.model import FrameKey, Profile, Split
 
-GC_VISIBLE_MODES = ("sample",)
+GC_VISIBLE_MODES = ("sample", "cprofile")
 MAX_SITES = 5
 
 
@@ -61,7 +63,7 @@ def gc_cause(profile: Profile, step_split: Split, hotspots: tuple[Hotspot, ...],
 
 def native_note(profile: Profile) -> str:
     """What a deterministic mode cannot see of native time ("" in sample mode)."""
-    if profile.mode in GC_VISIBLE_MODES:
+    if profile.mode == "sample":
         return ""
     return (f"{profile.mode} mode times Python calls with a hook that slows Python code and not C code, "
             "and cannot tell a function's interpreted time from the NumPy or C calls it makes inline: its "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from advisor.analysis import Hotspot
+from advisor.analysis.stepwide import GC_VISIBLE_MODES
 from advisor.costmodel.types import Category
 from advisor.model import Profile
 
@@ -197,7 +198,7 @@ def size_and_complexity(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[i
 def classify(hotspot: Hotspot, profile: Profile) -> Category:
     """The category of ``hotspot`` with its evidence, size and complexity."""
     s = hotspot.self_split.shares()
-    gc_visible = profile.mode == "sample"
+    gc_visible = profile.mode in GC_VISIBLE_MODES
     func = tree = None
     source = profile.sources.get(hotspot.key.file)
     if source is not None and hotspot.key.kind == "python":
