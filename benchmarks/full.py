@@ -48,6 +48,7 @@ class Settings:
     competitors: int = 2
     capture_sizes: tuple[int, ...] = CAPTURE_SIZES
     capture_timeout_s: float = 600.0
+    advice_cases: tuple[str, ...] | None = None  # sample workloads of the advice section (None: all)
 
     @classmethod
     def quick(cls, competitors: int) -> "Settings":
@@ -101,7 +102,7 @@ def _runs(workloads: tuple[str, ...], tools: tuple[str, ...], reps: int, wscale:
 
 
 def run(settings: Settings, log: Callable[[str], None], workloads: tuple[str, ...] = WORKLOADS) -> dict:
-    from benchmarks import report
+    from benchmarks import fixed_variants, report
 
     t0 = time.time()
     s = settings
@@ -113,6 +114,8 @@ def run(settings: Settings, log: Callable[[str], None], workloads: tuple[str, ..
                          lambda: _runs((LONG_WORKLOAD,), LONG_TOOLS, s.long_reps, s.long_scale, log), log),
         "loaded": _section(f"loaded: {len(workloads)} workloads × {len(LOADED_TOOLS)} tools × {s.loaded_reps}",
                            s.competitors, lambda: _runs(workloads, LOADED_TOOLS, s.loaded_reps, s.scale, log), log),
+        "advice": _section("advice accuracy: fixed variants of the sample workloads (benchmarks.fixed_variants)",
+                           0, lambda: fixed_variants.run_cases(log, s.advice_cases), log),
         "capture": _section("post-processing at scale (benchmarks.scale.capture_isolated)", 0,
                             lambda: [scale.capture_isolated(n, timeout=s.capture_timeout_s, log=log)
                                      for n in s.capture_sizes], log),

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 ROWS = ("GC-heavy real step", "hidden workloads, inside the loop", "hidden workloads, whole command on",
         "16 busy threads", "fixed cost per run", "post-processing a one-hour run", "post-processing an eight-hour run",
-        "split on the same script, loaded vs quiet", "--interval 1 and 2 ms", "C calls holding the GIL")
+        "split on the same script, loaded vs quiet", "--interval 1 and 2 ms", "C calls holding the GIL",
+        "advice: top item = the measured fix")
 
 
 def test_truth_split_of_a_read_phase_comes_from_its_cpu_time():
@@ -32,7 +33,8 @@ def test_truth_split_of_a_read_phase_comes_from_its_cpu_time():
 def test_a_small_full_run_fills_every_row_of_the_table(tmp_path):
     pytest.importorskip("pyinstrument")
     settings = full.Settings(reps=1, scale=0.1, loaded_reps=1, long_scale=0.1, long_reps=1, fixed_reps=1,
-                             competitors=1, capture_sizes=(20_000,), capture_timeout_s=120)
+                             competitors=1, capture_sizes=(20_000,), capture_timeout_s=120,
+                             advice_cases=("reread_step.py",))
     raw = full.run(settings, lambda m: print(m, file=sys.stderr), workloads=("c_calls", "threads16"))
     json.dumps(raw)  # results.json must be writable
     sec = raw["sections"]
@@ -52,3 +54,22 @@ def test_a_small_full_run_fills_every_row_of_the_table(tmp_path):
         assert row.split(" | ")[5] in ("yes", "**no**", "–"), row
     assert "| read_shard |" in md and "| thread_join |" in md
     assert "loaded: 1 competing CPU-bound processes" in md
+    assert "| reread_step.py |" in md and "hit rate:" in md
+
+
+def test_advice_accuracy_is_scored_against_the_measured_fix():
+    from benchmarks import fixed_variants
+
+    def case(kind, before, after, low, high, top_kind, capped=False):
+        return {"script": f"{kind}.py", "fix": "f", "kind": kind, "before_s": before, "after_s": after,
+                "top": {"kind": top_kind, "end_to_end": {"low": low, "typical": (low + high) / 2, "high": high},
+                        "end_to_end_capped": capped}}
+
+    rows = [case("gc", 2.0, 1.0, 1.5, 2.5, "gc"),  # hit, in range
+            case("threads", 2.0, 1.0, 1.1, 1.5, "gc"),  # miss, out of range
+            case("pipeline", 10.0, 1.0, 1.5, 20.0, "pipeline", capped=True),  # capped: "20x or more"
+            case("threads", 1.0, 1.0, 1.2, 1.5, "gc"),  # the fix does not help: right not to lead with it
+            {"script": "torch_cpu.py", "fix": "f", "kind": "threads", "skipped": "torch is not installed"}]
+    lines, rate = fixed_variants.score(rows)
+    assert rate.startswith("hit rate: 3/4 ") and "2/3 measured speedups" in rate
+    assert any("not run: torch is not installed" in line for line in lines)
