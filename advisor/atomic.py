@@ -6,7 +6,6 @@ Files get mode 0666 less the umask, as any file the user writes.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Iterable
 
@@ -27,7 +26,7 @@ def temp_beside(path: Path) -> tuple[int, Path]:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

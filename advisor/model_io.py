@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -76,7 +75,7 @@ def save(self: Profile, path: str | os.PathLike[str]) -> Path:
     doc = to_json(self, timeline=False)
     if self.timeline is None:
         return write_atomic(Path(path), _dumps(doc, separators=(",", ":")).encode())
-    mark = doc["timeline"] = f"\u0000timeline {secrets.token_hex(8)}\u0000"  # no other string is this
+    mark = doc["timeline"] = f"\u0000timeline {os.urandom(8).hex()}\u0000"  # no other string is this
     head, tail = _dumps(doc, separators=(",", ":")).split(_dumps(mark), 1)
     return write_atomic(Path(path), _chain(head.encode(), _timeline_parts(self.timeline), tail.encode()))
 

@@ -25,14 +25,18 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
-import socket
 import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from advisor.errors import OutputError
+
+
+def _host() -> str:
+    """socket.gethostname(), without importing socket before the user's script (uname's node name is
+    what it returns)."""
+    return os.uname().nodename if hasattr(os, "uname") else __import__("platform").node()
 
 LOCK_NAME = ".advisor.lock"
 GUARD_WAIT_S = 5.0  # the read-check-write under flock takes milliseconds; wait this long for another one
@@ -47,7 +51,7 @@ class OutputLock:
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.path = Path(out_dir) / LOCK_NAME
-        self.token = secrets.token_hex(8)
+        self.token = os.urandom(8).hex()
         self._pid: int | None = None
 
     def __enter__(self) -> OutputLock:
@@ -159,7 +163,7 @@ def _read(fd: int) -> dict[str, Any] | None:
 
 def _me(token: str) -> dict[str, Any]:
     pid = os.getpid()
-    return {"pid": pid, "started": _start_ticks(pid), "host": socket.gethostname(), "boot": _boot_id(),
+    return {"pid": pid, "started": _start_ticks(pid), "host": _host(), "boot": _boot_id(),
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "token": token}
 
 
@@ -168,7 +172,7 @@ def _alive(owner: dict[str, Any]) -> bool:
     pid = owner.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
-    if owner.get("host") != socket.gethostname():
+    if owner.get("host") != _host():
         return True  # another machine on a shared folder: cannot be checked from here
     boot = _boot_id()
     if boot is not None and owner.get("boot") not in (None, boot):
@@ -205,11 +209,11 @@ def _boot_id() -> str | None:
 
 def _who(owner: dict[str, Any]) -> str:
     host = owner.get("host")
-    where = f" on {host}" if host and host != socket.gethostname() else ""
+    where = f" on {host}" if host and host != _host() else ""
     return f"pid {owner.get('pid')}{where} since {owner.get('since', '?')}"
 
 
 def _hint(owner: dict[str, Any], path: Path) -> str | None:
-    if owner.get("host") != socket.gethostname():
+    if owner.get("host") != _host():
         return f"if no advisor run is going on {owner.get('host')}, delete {path}"
     return None

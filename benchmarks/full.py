@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks import accuracy, scale
-from benchmarks.tools import command
+from benchmarks.tools import base_env, command
 
 WORKLOADS = ("numeric_mix", "waiting_mix", "gc_churn", "call_heavy", "c_calls", "autograd", "threads16")
 QUIET_TOOLS = ("plain", "advisor-sample", "advisor-sample@1ms", "advisor-sample@2ms", "py-spy", "pyinstrument")
@@ -76,7 +76,8 @@ def fixed_cost(reps: int, log: Callable[[str], None]) -> dict[str, list[float]]:
     """Wall seconds of each tool on an empty script, interleaved repeats."""
     script = accuracy.WORKLOADS_DIR / "empty.py"
     out: dict[str, list[float]] = {t: [] for t in FIXED_TOOLS}
-    for rep in range(reps):
+    env = base_env(1.0)  # bytecode may be written (see base_env)
+    for rep in range(-1, reps):  # rep -1: one untimed run of each tool writes its bytecode caches
         for tool in FIXED_TOOLS:
             work = Path(tempfile.mkdtemp(prefix="bench-empty-"))
             try:
@@ -84,15 +85,19 @@ def fixed_cost(reps: int, log: Callable[[str], None]) -> dict[str, list[float]]:
                 if tool == "advisor-json-only":
                     cmd[-1:-1] = ["--format", "json"]
                 t0 = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=work, capture_output=True, timeout=120)
+                proc = subprocess.run(cmd, cwd=work, capture_output=True, timeout=120, env=env)
                 dt = time.perf_counter() - t0
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+            if rep < 0:
+                continue
             if proc.returncode == 0:
                 out[tool].append(dt)
             else:
                 log(f"  fixed cost: {tool} exit {proc.returncode}: {proc.stderr.decode(errors='replace')[-200:]}")
-        log(f"  fixed cost rep {rep + 1}/{reps}: " + ", ".join(f"{t} {v[-1]:.3f} s" for t, v in out.items() if v))
+        if rep >= 0:
+            log(f"  fixed cost rep {rep + 1}/{reps}: " + ", ".join(f"{t} {v[-1]:.3f} s" for t, v in out.items()
+                                                                   if v))
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from typing import Mapping
 
@@ -13,7 +12,13 @@ from advisor._version import __version__
 from advisor.errors import UsageError
 from advisor.ranks import rank_info
 
-_gethostname = socket.gethostname  # bound before any script runs (a script may patch socket)
+# bound before any script runs (a script may patch socket or platform); uname's node name is what
+# socket.gethostname returns, without importing socket before the script (advisor's import cost)
+_uname = getattr(os, "uname", None)
+
+
+def _gethostname() -> str:
+    return _uname().nodename if _uname is not None else platform.node()
 
 
 def _cpu_model() -> str:
