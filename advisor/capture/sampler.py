@@ -314,7 +314,8 @@ class Sampler:
         ``max_steps`` timed steps of the chosen one."""
         chosen = getattr(self._step_watch, "chosen", None)
         counted = False
-        if self.count_calls and self.timer is not None and not self.stop_requested:
+        # a function step only: a loop's rounds (3.12+, ``code`` a LoopSite) have no return to end a count
+        if self.count_calls and self.timer is not None and not self.stop_requested and isinstance(code, CodeType):
             try:
                 if self.counter is None:
                     self.counter = CallCounter(self.thread_id, self.timer.clock)
