@@ -179,7 +179,9 @@ def calls_per_step(h: Hotspot, analysis: Analysis) -> tuple[float, bool, str]:
     step = prof.step
     step_calls = step.calls if step is not None and step.calls > 0 else max(analysis.stats.count, 1)
     if step is not None and h.frame == step.frame:
-        return 1.0, prof.mode == "cprofile", "profile.step (the step itself: 1 call per step)"
+        # the step function is called once a step by definition (a loop step's function is not: its count
+        # is unknown unless cprofile counted it)
+        return 1.0, step.loop_lines is None or prof.mode == "cprofile", "profile.step (the step itself: 1 call per step)"
     if prof.mode == "cprofile" and prof.calls is not None and h.frame in prof.calls:
         return prof.calls[h.frame] / step_calls, True, f"profile.calls[{h.frame}] / profile.step.calls"
     counted = counted_calls(h, analysis)
@@ -345,10 +347,14 @@ def _notes(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice], ski
         if wait >= 0.2:
             notes.append(f"{wait:.0%} of the step is waiting (data loading, I/O): no compiler shortens it; "
                          "fix the pipeline first.")
-    if any(not e.calls_exact for k in kernels for e in k.estimates[:1]):
-        notes.append("Calls per step are not known in sample mode: the sampled invocations are a lower bound "
-                     "(the typical boundary cost uses it; the low estimate assumes as many calls as the time "
-                     "allows); rerun with --mode cprofile for exact counts.")
+    unknown = [k.hotspot.key.qualname for k in kernels if any(not e.calls_exact for e in k.estimates[:1])]
+    if unknown:
+        counted = any(w.complete for w in analysis.profile.counted)
+        why = ("were not called in the step whose calls were counted" if counted else
+               "were not counted (a loop step, ADVISOR_COUNT_CALLS=off, or no step call was timed)")
+        notes.append(f"Calls per step of {', '.join(unknown[:3])}{' and others' if len(unknown) > 3 else ''} "
+                     f"{why}: the sampled invocations are a lower bound (the typical boundary cost uses it; the "
+                     "low estimate assumes as many calls as the time allows); --mode cprofile counts them all.")
     notes.extend(skipped)
     return notes
 
