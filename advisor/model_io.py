@@ -20,7 +20,7 @@ from advisor import _profile_checks as checks
 from advisor.atomic import write_atomic
 from advisor.errors import ProfileFormatError
 from advisor.model import (FORMAT, MAX_LOAD_BYTES, MODES, REGIONS, VERSION, Candidate, Command, Frame, FrameKey,
-                           Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int, _num, _str)
+                           GcStats, Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int, _num, _str)
 from advisor.model_columns import _MARK, _chain, _parse_timeline, _timeline_json, _timeline_parts  # noqa: F401
 
 # Bound at import, before any script runs: a script that replaces json.dumps (it happens) does not change
@@ -63,6 +63,7 @@ def to_json(self: Profile, timeline: bool = True) -> dict[str, Any]:
         "timings": [{"frame": t.frame, "line": t.line, "starts": list(t.starts), "ends": list(t.ends),
                      "exact": t.exact, "how": t.how} for t in self.timings],
         **({"parts": [_parts.part_to_json(p) for p in self.parts]} if self.parts else {}),
+        **({"gc": self.gc.to_json()} if self.gc is not None else {}),
     }
 
 def save(self: Profile, path: str | os.PathLike[str]) -> Path:
@@ -231,4 +232,5 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
         timeline=None if d.get("timeline") is None else _parse_timeline(d["timeline"], len(stacks), version),
         timings=_parse_timings(d.get("timings", []), n),
         parts=_parts.parts_from_json(d.get("parts")),
+        gc=GcStats.from_json(d.get("gc")),  # absent in profiles written before it: None
     )

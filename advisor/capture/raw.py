@@ -125,3 +125,5 @@ class RawCapture:
     # exact step boundaries (steptimer.py): FrameKey -> {"starts", "ends", "since", "in_call", "how"}
     timings: dict[FrameKey, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # the cyclic GC per generation (sample mode, gc.callbacks): {"collections": [n0, n1, n2], "seconds": [...]}
+    gc: dict | None = None
