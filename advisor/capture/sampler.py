@@ -118,13 +118,14 @@ class Sampler:
                 self._gc_gen = g if 0 <= g <= 2 else 2
                 self._gc_t0 = self.clock()
                 self._in_gc = True
-            else:
+                return
+            if self._in_gc:  # a stop whose start was not seen (added mid-collection) is not timed
                 dt = self.clock() - self._gc_t0
                 self._gc_total += dt
                 g = self._gc_gen
                 self.gc_collections[g] += 1
                 self.gc_seconds[g] += dt
-                self._in_gc = False
+            self._in_gc = False
         except Exception:  # noqa: BLE001 - the collector must never see an error from advisor
             self._in_gc = False
 

@@ -112,6 +112,9 @@ def test_gc_callback_counts_per_generation_and_never_raises():
     assert s.gc_collections[2] == 2 and not s._in_gc
     assert s.gc_stats() == {"collections": s.gc_collections, "seconds": s.gc_seconds}
     assert Sampler(interval_s=0.01).gc_stats() is None
+    lone = Sampler(interval_s=0.01)
+    lone._gc_callback("stop", {"generation": 0})  # its start was not seen: not counted, not timed
+    assert lone.gc_stats() is None and lone._gc_total == 0.0
 
 
 def test_profile_gc_field_round_trips_and_old_files_load(tmp_path):
