@@ -201,6 +201,11 @@ def test_report_and_terminal_lead_with_the_item_and_the_function_points_to_it(tm
     # no double counting: a function an item owns is not in the plan the report and the terminal show
     assert fn not in [p["kernel"] for p in data["plan_outside_items"]]
     assert f"{fn} →" not in _plan_line(r.stderr)
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.load_workbook(out / "roi.xlsx")
+    assert fn not in [row[1] for row in wb["Port plan"].iter_rows(min_row=2, values_only=True)]
+    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert str(summary[fn]).startswith("see #1")
 
 
 @pytest.mark.slow
