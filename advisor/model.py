@@ -304,6 +304,36 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class GcStats:
+    """The cyclic GC over the whole run, per generation (0, 1, 2), as ``gc.callbacks`` saw it (sample mode).
+
+    Run totals, not per step: ``costmodel.items_gc`` scales them to the measured step by its GC seconds."""
+
+    collections: tuple[int, int, int]
+    seconds: tuple[float, float, float]
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"collections": list(self.collections), "seconds": list(self.seconds)}
+
+    @classmethod
+    def from_json(cls, d: Any) -> "GcStats | None":
+        """None for an absent field (profiles written before it existed); TypeError/ValueError on a bad one."""
+        if d is None:
+            return None
+        if not isinstance(d, dict):
+            raise TypeError("gc must be an object")
+        n, s = d.get("collections"), d.get("seconds")
+        if not isinstance(n, list) or not isinstance(s, list) or len(n) != 3 or len(s) != 3:
+            raise ValueError("gc.collections and gc.seconds must be lists of 3 (generations 0, 1, 2)")
+        return cls(tuple(_int(x, "gc.collections") for x in n),  # type: ignore[arg-type]
+                   tuple(_num(x, "gc.seconds") for x in s))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """Everything one profiled run measured. Save with ``save``, read back with ``Profile.load``."""
 
@@ -327,6 +357,7 @@ class Profile:
     timings: tuple[StepTiming, ...] = ()
     counted: tuple[CountedStep, ...] = ()  # calls counted over one step (capture/callcount.py)
     parts: tuple[Part, ...] = ()  # other threads and child processes (advisor/parts.py); absent: none sampled
+    gc: GcStats | None = None  # collections and seconds per GC generation over the run; None: not recorded
     format: str = FORMAT
     version: int = VERSION
 

@@ -19,8 +19,8 @@ from advisor import _profile_checks as checks
 from advisor.atomic import write_atomic
 from advisor.errors import ProfileFormatError
 from advisor.model import (FORMAT, MAX_LOAD_BYTES, MODES, REGIONS, VERSION, Candidate, Command, Frame, FrameKey,
-                           CountedStep, Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int, _num,
-                           _str)
+                           CountedStep, GcStats, Outcome, Profile, Split, StackRecord, StepInfo, StepTiming, _int,
+                           _num, _str)
 from advisor.model_columns import _MARK, _chain, _parse_timeline, _timeline_json, _timeline_parts  # noqa: F401
 
 # Bound at import, before any script runs: a script that replaces json.dumps (it happens) does not change
@@ -65,6 +65,7 @@ def to_json(self: Profile, timeline: bool = True) -> dict[str, Any]:
         **({"counted": [{"frame": c.frame, "start": c.start, "end": c.end, "calls": [list(x) for x in c.calls],
                          "complete": c.complete} for c in self.counted]} if self.counted else {}),
         **({"parts": [_parts.part_to_json(p) for p in self.parts]} if self.parts else {}),
+        **({"gc": self.gc.to_json()} if self.gc is not None else {}),
     }
 
 def save(self: Profile, path: str | os.PathLike[str]) -> Path:
@@ -254,4 +255,5 @@ def _parse(d: dict[str, Any], version: int = VERSION) -> Profile:
         timings=_parse_timings(d.get("timings", []), n),
         counted=_parse_counted(d.get("counted", []), n),
         parts=_parts.parts_from_json(d.get("parts")),
+        gc=GcStats.from_json(d.get("gc")),  # absent in profiles written before it: None
     )

@@ -41,7 +41,7 @@ class GcCause:
     share: float  # of step time (0 when not visible)
     seconds_per_step: float
     sites: tuple[GcSite, ...]
-    collections_per_step: float | None = None  # not recorded by the capture today
+    collections_per_step: float | None = None  # unused: per-generation counts are profile.gc (costmodel/items_gc.py)
     note: str = ""
 
 
@@ -57,8 +57,7 @@ def gc_cause(profile: Profile, step_split: Split, hotspots: tuple[Hotspot, ...],
         return GcCause(True, 0.0, 0.0, ())
     sites = sorted((h for h in hotspots if h.self_split.gc > 0), key=lambda h: -h.self_split.gc)[:MAX_SITES]
     return GcCause(True, step_split.gc / total, step_split.gc / max(steps, 1),
-                   tuple(GcSite(h.frame, h.key, h.self_split.gc / total) for h in sites),
-                   note="collections per step and generations are not recorded by the capture")
+                   tuple(GcSite(h.frame, h.key, h.self_split.gc / total) for h in sites))
 
 
 def native_note(profile: Profile) -> str:

@@ -15,7 +15,7 @@ from typing import Callable
 
 from advisor.capture.raw import RawCapture, SampleColumns
 from advisor.capture.timing import counted_steps, exact_timings
-from advisor.model import US, Frame, FrameKey, Outcome, Profile, Split, StackRecord, Timeline
+from advisor.model import US, Frame, FrameKey, GcStats, Outcome, Profile, Split, StackRecord, Timeline
 
 _ADVISOR_DIR = str(Path(__file__).resolve().parents[1])
 _SKIP_ROOT_FILES = ("runpy.py", "<frozen runpy>")
@@ -146,8 +146,16 @@ def measure(raw: RawCapture, *, command: dict, environment: dict, outcome: Outco
         wall_s=wall_s, outcome=outcome, frames=tuple(Frame(k, u) for k, u in zip(keys, user)),
         stacks=tuple(stacks), step=None, candidates=(), calls=calls, sources=sources,
         clock=clock, samples=len(cols), warnings=tuple(raw.warnings), timeline=timeline,
-        timings=exact_timings(raw, frame_ids), counted=counted_steps(raw, frame_ids),
+        timings=exact_timings(raw, frame_ids), counted=counted_steps(raw, frame_ids), gc=_gc_stats(raw.gc),
     )
+
+
+def _gc_stats(d: dict | None) -> GcStats | None:
+    """The sampler's per-generation GC counts and seconds (None when it recorded none, or in other modes)."""
+    try:
+        return GcStats.from_json(d)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)

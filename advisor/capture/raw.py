@@ -127,3 +127,5 @@ class RawCapture:
     # calls counted over one step (callcount.py): {"step", "start", "end", "complete", "calls": {FrameKey: n}}
     counted: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the cyclic GC per generation (sample mode, gc.callbacks): {"collections": [n0, n1, n2], "seconds": [...]}
+    gc: dict | None = None

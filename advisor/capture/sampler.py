@@ -100,6 +100,11 @@ class Sampler:
         self._gc_total = 0.0
         self._gc_t0 = 0.0
         self._in_gc = False
+        # Per generation (0, 1, 2): collections and seconds over the run. Preallocated: the callback
+        # only adds to them (docs/profile-format.md, ``gc``).
+        self._gc_gen = 0
+        self.gc_collections = [0, 0, 0]
+        self.gc_seconds = [0.0, 0.0, 0.0]
         self._cpu_clock: int | None = None
         self._cpu_start = 0.0
         self.thread_cpu_s: float | None = None
@@ -109,12 +114,30 @@ class Sampler:
 
     # ---- gc ------------------------------------------------------------------------------------------
     def _gc_callback(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._gc_t0 = self.clock()
-            self._in_gc = True
-        else:
-            self._gc_total += self.clock() - self._gc_t0
+        # Runs inside every collection: a few adds, no container grows, and it never raises (an
+        # exception in a gc callback is printed as unraisable and the collection goes on regardless).
+        try:
+            if phase == "start":
+                g = info.get("generation", 2)
+                self._gc_gen = g if 0 <= g <= 2 else 2
+                self._gc_t0 = self.clock()
+                self._in_gc = True
+                return
+            if self._in_gc:  # a stop whose start was not seen (added mid-collection) is not timed
+                dt = self.clock() - self._gc_t0
+                self._gc_total += dt
+                g = self._gc_gen
+                self.gc_collections[g] += 1
+                self.gc_seconds[g] += dt
             self._in_gc = False
+        except Exception:  # noqa: BLE001 - the collector must never see an error from advisor
+            self._in_gc = False
+
+    def gc_stats(self) -> dict[str, list] | None:
+        """Collections and collector seconds per generation over the run (None before any collection)."""
+        if not any(self.gc_collections):
+            return None
+        return {"collections": list(self.gc_collections), "seconds": list(self.gc_seconds)}
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -393,4 +416,5 @@ class Sampler:
             counted.append({"step": code_key(w["code"]), "start": w["start"], "end": w["end"],
                             "complete": w["complete"], "calls": calls})
         return RawCapture("sample", self.interval_s, samples, thread_cpu_s=self.thread_cpu_s,
-                          dropped=self.dropped, warnings=warnings, timings=timings, counted=counted)
+                          dropped=self.dropped, warnings=warnings, timings=timings, counted=counted,
+                          gc=self.gc_stats())

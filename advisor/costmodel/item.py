@@ -32,6 +32,9 @@ class Item:
     sources: tuple[str, ...] = ()
     frames: tuple[int, ...] = ()
     measured: str = ""  # the `advisor try` experiment whose measurement replaced the prior ("" for a prior)
+    # (frame, seconds): the part of each function's own time over the measured steps this item owns; a
+    # function whose time an item owns points to it instead of its own verdict (``items_consistency``)
+    claims: tuple[tuple[int, float], ...] = ()
 
 
 def _money(cfg: CostConfig, e2e: Range, weeks: Range) -> tuple[Range, Range, Range | None]:

@@ -20,7 +20,6 @@ from typing import Any
 
 from advisor.analysis import Analysis
 from advisor.analysis.phases import Phase, find_phases
-from advisor.analysis.stepwide import gc_cause
 from advisor.costmodel import formulas as fm
 from advisor.costmodel import measured as ms
 from advisor.costmodel.config import CostConfig
@@ -29,30 +28,10 @@ from advisor.costmodel.types import ACCELERATOR, FIX_IO, JIT_VECTORIZE, PORT, Ke
 from advisor.costmodel.verdict import money, times
 from advisor.costmodel.item import (FRAMEWORK, GC, IO, KERNEL, NATIVE, PIPELINE, THREADS, Item, _measured_item,  # noqa: F401
                                     _money, _removal_item, _span, bounded, floor_words)
-from advisor.costmodel.items_repeated import claimed_causes, claims, repeated_items, without_claimed
+from advisor.costmodel.items_consistency import with_claims
+from advisor.costmodel.items_repeated import REPEATED_KINDS, claimed_causes, claims, repeated_items, without_claimed
+from advisor.costmodel.items_gc import gc_item  # noqa: F401  (advisor.costmodel.items.gc_item stays importable)
 from advisor.costmodel.items_threads import framework_item, measured_threads_item, threads_item
-
-def gc_item(analysis: Analysis, cfg: CostConfig, measured: tuple[Any, ...] = ()) -> Item | None:
-    """The GC item: the prior (``levers.gc_removable`` of the GC share), or what ``advisor try`` measured."""
-    cause = gc_cause(analysis.profile, analysis.step_split, analysis.hotspots, analysis.stats.count)
-    t = ms.gc_result(measured)
-    if not cause.visible or (cause.share < cfg.thresholds.min_share and t is None):
-        return None
-    lv = cfg.levers
-    sites = ", ".join(f"{s.key.qualname} {s.share:.0%}" for s in cause.sites[:3])
-    probe = _removal_item(GC, "", "", cause.share, lv.gc_removable, lv.gc_weeks, cfg, "", (), ())
-    reason = (f"The cyclic garbage collector is {cause.share:.0%} of the step "
-              f"({cause.seconds_per_step * 1e3:.1f} ms a step), triggered by allocations in {sites}. "
-              "Call gc.freeze() after set-up and raise the thresholds (gc.set_threshold), or disable it "
-              "during the step and collect between steps; removing "
-              f"{lv.gc_removable.low:.0%}–{lv.gc_removable.high:.0%} of it makes the step "
-              f"{_span(probe.end_to_end)} faster. Collections per step and generations are not recorded "
-              "by the capture; check the memory after the change.")
-    it = _removal_item(GC, "Tune the cyclic GC (gc.freeze(), thresholds)", "the whole step", cause.share,
-                       lv.gc_removable, lv.gc_weeks, cfg, reason,
-                       ("profile.stacks: GC seconds of the measured step (gc.callbacks)",
-                        "levers.gc_removable", "levers.gc_weeks"), tuple(s.frame for s in cause.sites))
-    return it if t is None else _measured_item(it, t, cfg, lv.gc_weeks)
 
 
 def phase_items(analysis: Analysis, cfg: CostConfig, kernels: dict[int, KernelAdvice],
@@ -249,6 +228,9 @@ def build_items(analysis: Analysis, cfg: CostConfig, kernels: list[KernelAdvice]
     claimed = claims(analysis, causes, repeated)
     items = [x for x in (without_claimed(it, claimed, analysis, cfg) for it in items) if x is not None]
     items += repeated
+    per_kind = {it.kind: claims(analysis, [c for c in causes if REPEATED_KINDS[c.kind] == it.kind], [it])
+                for it in repeated}
+    items = with_claims(items, analysis, per_kind)
     return tuple(sorted(items, key=lambda it: (-it.savings_per_month_usd.typical, -it.end_to_end.typical)))
 
 

@@ -70,7 +70,7 @@ def short_path(path: str, keep: int = 2) -> str:
 
 
 
-def fmt_plan(advice: Any) -> str:
+def fmt_plan(advice: Any, plan: Any = None) -> str:
     """The recommended port plan in one line: what to port, the step speedup with its range, dollars.
 
     Which steps are recommended is the cost model's decision (``costmodel.recommended_steps``); this
@@ -78,7 +78,7 @@ def fmt_plan(advice: Any) -> str:
     """
     from advisor.costmodel import recommended_steps
 
-    paying = recommended_steps(advice.plan)
+    paying = recommended_steps(advice.plan if plan is None else plan)
     where = "built-in cost defaults" if getattr(advice.config, "is_builtin", False) else advice.config_source
     if not paying:
         return f"no port or JIT pays back within the {advice.config.team.horizon_months:g}-month horizon ({where})"

@@ -56,7 +56,15 @@ def _estimate(e: TargetEstimate) -> dict[str, Any]:
     }
 
 
-def _kernel(k: KernelAdvice, step_s: float) -> dict[str, Any]:
+def _see(p: Any) -> dict[str, Any] | None:
+    """The item a function's verdict points to (``costmodel.items_consistency``), or None."""
+    if p is None:
+        return None
+    return {"item": p.rank, "kind": p.kind, "title": p.title, "scope": p.scope, "owned_share": p.owned,
+            "words": p.words}
+
+
+def _kernel(k: KernelAdvice, step_s: float, see: Any = None) -> dict[str, Any]:
     h = k.hotspot
     return {
         "function": h.key.qualname, "file": h.key.file, "line": h.key.line, "self_share": h.self_share,
@@ -65,6 +73,8 @@ def _kernel(k: KernelAdvice, step_s: float) -> dict[str, Any]:
                      "complexity": k.category.complexity, "dispatch_bound": k.category.dispatch_bound},
         "verdict": k.verdict, "verdict_label": k.verdict_label, "reason": k.reason,
         "best": k.best.target if k.best is not None else None,
+        # the item that owns this function's time: the user-facing lists show it instead of the verdict
+        "see": _see(see),
         "estimates": [_estimate(e) for e in k.estimates],
     }
 
@@ -76,13 +86,16 @@ def _plan(p: PlanStep) -> dict[str, Any]:
             "pays_back": p.pays_back}
 
 
-def _item(it: Any) -> dict[str, Any]:
+def _item(it: Any, frames: Any = ()) -> dict[str, Any]:
     return {"kind": it.kind, "title": it.title, "scope": it.scope, "share": it.share,
             "removed_share": _range(it.removed), "end_to_end": _range(it.end_to_end),
             "savings_per_month_usd": _range(it.savings_per_month_usd), "cost_usd": _range(it.cost_usd),
             "payback_months": _range(it.payback_months), "reason": it.reason, "sources": list(it.sources),
             # True when the high estimate stopped at the floor (levers.step_floor): read end_to_end.high as "or more"
             "end_to_end_capped": bool(it.end_to_end.high >= 1.0 / STEP_FLOOR - 1e-9),
+            # the part of each function's own time this item owns (seconds over the measured steps)
+            "owns": [{"function": frames[f].key.qualname, "seconds": s} for f, s in getattr(it, "claims", ())
+                     if 0 <= f < len(frames)],
             **({"measured": it.measured} if it.measured else {})}
 
 
@@ -100,17 +113,22 @@ def _jsonable(value: Any) -> Any:
 
 def advice_to_json(advice: Advice) -> dict[str, Any]:
     """The advice as a JSON-ready dict (format advisor-advice, version 1)."""
+    from advisor.costmodel.items_consistency import consistency
+
     a = advice.analysis
     cfg = advice.config
+    c = consistency(advice)
     return {
         "format": FORMAT, "version": VERSION, "advisor": __version__,
         "config": {"source": advice.config_source, "monthly_bill_usd": advice.monthly_bill_usd,
                    "horizon_months": cfg.team.horizon_months, "step_fraction": cfg.step_fraction},
         "step": {"name": a.step_name, "mean_s": a.stats.mean_s, "count": a.stats.count,
                  "split": _shares(a.step_split, a.step_s)},
-        "kernels": [_kernel(k, a.step_s) for k in advice.kernels],
-        "items": [_item(it) for it in advice.items],
+        "kernels": [_kernel(k, a.step_s, c.pointers.get(k.hotspot.frame)) for k in advice.kernels],
+        "items": [_item(it, a.profile.frames) for it in advice.items],
         "plan": [_plan(p) for p in advice.plan],
+        # the plan without the functions whose time an item owns (what the report and the terminal show)
+        "plan_outside_items": [_plan(p) for p in c.plan],
         "notes": list(advice.notes),
         "assumptions": [{"key": x.key, "value": _jsonable(x.value), "source": x.source} for x in advice.assumptions],
         **({"measured": _measured(advice)} if advice.measured else {}),

@@ -51,35 +51,50 @@ def recommended_plan(plan: tuple[PlanStep, ...]) -> PlanStep | None:
     return steps[-1] if steps else None
 
 
-def _first_screen(advice: Advice) -> dict[str, Any]:
+def _first_screen(advice: Advice, c: Any = None) -> dict[str, Any]:
+    from advisor.costmodel.items_consistency import consistency
+
     a = advice.analysis
-    chosen = recommended_plan(advice.plan)
-    n_ported = advice.plan.index(chosen) + 1 if chosen is not None else 0
-    top = [k for k in advice.kernels if k.verdict != "leave"][:4]
+    c = c if c is not None else consistency(advice)
+    chosen = recommended_plan(c.plan)
+    n_ported = c.plan.index(chosen) + 1 if chosen is not None else 0
+    # "What to do": the items in their ranked order, then the verdicts no item owns or stands for
+    # (a function whose time an item owns points to it in the table and its card instead).
+    top = list(c.rest)[:4]
     return {"step_name": a.step_name, "step_reason": a.step_reason, "stats": a.stats,
             "mean": fmt_duration(a.stats.mean_s), "median": fmt_duration(a.stats.median_s),
             "p95": fmt_duration(a.stats.p95_s), "plan": chosen, "n_ported": n_ported,
-            "kernels_in_plan": [s.kernel for s in advice.plan[:n_ported]],
+            "kernels_in_plan": [s.kernel for s in c.plan[:n_ported]],
             "bill": fmt_usd(advice.monthly_bill_usd), "top": [_sentence(k) for k in top],
-            "split": split_view(a.step_split), **_items_view(advice)}
+            "split": split_view(a.step_split), **_items_view(advice, c)}
 
 
 MAX_ITEMS = 6
 
 
-def _items_view(advice: Advice) -> dict[str, Any]:
-    """The ranked items (any kind, largest savings first) for the "Do this first" block."""
+def _items_view(advice: Advice, c: Any) -> dict[str, Any]:
+    """The ranked items (any kind, largest savings first) that lead "What to do", each with the functions
+    whose time it owns (their verdicts point to it)."""
     from advisor.costmodel.item import fmt_step_x
     from advisor.costmodel.items import combined
 
+    hot = {h.frame: h for h in advice.analysis.hotspots}
+    owned: dict[int, list[dict[str, str]]] = {}
+    for f, p in c.pointers.items():
+        if f in hot:
+            owned.setdefault(p.rank, []).append({"name": hot[f].key.qualname, "anchor": _anchor(hot[f]),
+                                                 "owned": fmt_pct(p.owned)})
     items = advice.items[:MAX_ITEMS]
     both = combined(advice.items) if advice.items else None
     return {"answer_items": [{"kind": it.kind, "title": it.title, "scope": it.scope, "share": fmt_pct(it.share),
                        "e2e": fmt_step_x(it.end_to_end.typical), "e2e_range": fmt_range(it.end_to_end, fmt_step_x),
                        "savings": fmt_usd(it.savings_per_month_usd.typical), "cost": fmt_usd(it.cost_usd.typical),
-                       "reason": it.reason, "measured": it.measured} for it in items],
+                       "reason": it.reason, "measured": it.measured, "rank": i,
+                       "functions": owned.get(i, [])[:6]} for i, it in enumerate(items, 1)],
             "builtin": bool(getattr(advice.config, "is_builtin", False)), "n_items": len(advice.items),
-            "combined": f"{fmt_step_x(both.typical)} ({fmt_range(both, fmt_step_x)})" if both is not None else ""}
+            "combined": f"{fmt_step_x(both.typical)} ({fmt_range(both, fmt_step_x)})" if both is not None else "",
+            "plan_left_out": [hot[f].key.qualname for f in c.pointers if f in hot
+                              and any(s.kernel == hot[f].key.qualname for s in advice.plan)]}
 
 
 def _sentence(k: KernelAdvice) -> dict[str, Any]:
@@ -106,25 +121,26 @@ def _anchor(h: Hotspot) -> str:
 
 
 # ---- hotspot table and cards -------------------------------------------------------------------------
-def _rows(advice: Advice) -> list[dict[str, Any]]:
+def _rows(advice: Advice, pointers: dict[int, Any]) -> list[dict[str, Any]]:
     verdicts = {k.hotspot.frame: k for k in advice.kernels}
     rows = []
     for rank, h in enumerate(advice.analysis.hotspots[:MAX_TABLE_ROWS], 1):
         k = verdicts.get(h.frame)
-        rows.append({"rank": rank, "h": h, "k": k, "anchor": _anchor(h),
+        rows.append({"rank": rank, "h": h, "k": k, "anchor": _anchor(h), "see": pointers.get(h.frame),
                      "where": f"{short_path(h.key.file)}:{h.key.line}",
                      "self": fmt_pct(h.self_share), "incl": fmt_pct(h.inclusive_share),
                      "split": split_view(h.self_split), "interp": h.self_split.shares()["interpreted"]})
     return rows
 
 
-def _cards(advice: Advice) -> list[dict[str, Any]]:
+def _cards(advice: Advice, pointers: dict[int, Any]) -> list[dict[str, Any]]:
     verdicts = {k.hotspot.frame: k for k in advice.kernels}
     trees: dict[str, ast.AST | None] = {}
     cards = []
     for rank, h in enumerate(advice.analysis.hotspots[:MAX_CARDS], 1):
         k = verdicts.get(h.frame)
         cards.append({"rank": rank, "h": h, "k": k, "anchor": _anchor(h), "split": split_view(h.self_split),
+                      "see": pointers.get(h.frame),
                       "self": fmt_pct(h.self_share), "incl": fmt_pct(h.inclusive_share),
                       "self_s": fmt_duration(h.self_split.total / max(advice.analysis.stats.count, 1)),
                       "source": _source(advice.analysis.profile, h, trees),
@@ -363,11 +379,14 @@ def render_html(advice: Advice) -> str:
     a = advice.analysis
     env = _environment()
     title = f"advisor · {a.profile.command.target or a.step_name}"
+    from advisor.costmodel.items_consistency import consistency
+
+    c = consistency(advice)
     return env.get_template("report.html.j2").render(
-        title=title, advice=advice, a=a, first=_first_screen(advice), rows=_rows(advice),
-        more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice),
-        more_cards=max(0, len(a.hotspots) - MAX_CARDS), chart=plan_chart(advice.plan),
-        plan=advice.plan, ledger=_ledger(advice), measured=measured_rows(advice),
+        title=title, advice=advice, a=a, first=_first_screen(advice, c), rows=_rows(advice, c.pointers),
+        more_rows=max(0, len(a.hotspots) - MAX_TABLE_ROWS), cards=_cards(advice, c.pointers),
+        more_cards=max(0, len(a.hotspots) - MAX_CARDS), chart=plan_chart(c.plan),
+        plan=c.plan, ledger=_ledger(advice), measured=measured_rows(advice),
         flame_json=embed_json({**flame_tree(a.profile), "steps": max(a.stats.count, 1)}),
         buckets=[(b, BUCKET_LABELS[b]) for b in BUCKETS],
         target=os.path.basename(a.profile.command.target),

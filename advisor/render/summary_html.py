@@ -13,11 +13,15 @@ MAX_ROWS = 8
 def _rows(analysis: Any, advice: Any) -> list[dict[str, Any]]:
     from advisor.render._format import fmt_pct, short_path
 
+    from advisor.costmodel.items_consistency import consistency
+
     verdicts = {k.hotspot.frame: k for k in advice.kernels} if advice is not None else {}
+    pointers = consistency(advice).pointers if advice is not None else {}
     rows = []
     for h in analysis.hotspots[:MAX_ROWS]:
-        k = verdicts.get(h.frame)
-        verdict = "" if k is None else k.verdict_label + (f" → {k.best.target_name}" if k.best else "")
+        k, ptr = verdicts.get(h.frame), pointers.get(h.frame)
+        verdict = ("" if k is None else ptr.words if ptr is not None
+                   else k.verdict_label + (f" → {k.best.target_name}" if k.best else ""))
         s = h.self_split.shares()
         rows.append({"name": h.key.qualname, "where": f"{short_path(h.key.file, 1)}:{h.key.line}",
                      "self": h.self_share, "incl": h.inclusive_share, "verdict": verdict,
@@ -26,9 +30,10 @@ def _rows(analysis: Any, advice: Any) -> list[dict[str, Any]]:
 
 
 def _plan(advice: Any) -> str:
-    from advisor.render._format import fmt_plan
+    """The terminal's plan line: the largest item first, then the ports no item owns."""
+    from advisor.render.terminal import plan_line
 
-    return fmt_plan(advice) if advice is not None and advice.plan else ""
+    return plan_line(advice) if advice is not None and (advice.plan or advice.items) else ""
 
 
 def render_summary_html(advice: Any, written: dict[str, str] | None = None, analysis: Any = None,

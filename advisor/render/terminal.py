@@ -75,9 +75,12 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     table.add_column("self", justify="right")
     table.add_column("incl", justify="right")
     table.add_column("split (interp/native/wait/gc)")
-    verdicts = {}
+    verdicts, pointers = {}, {}
     if advice is not None:
+        from advisor.costmodel.items_consistency import consistency
+
         verdicts = {k.hotspot.frame: k for k in getattr(advice, "kernels", ())}
+        pointers = consistency(advice).pointers
         table.add_column("verdict")
     for i, h in enumerate(analysis.hotspots[:top], 1):
         s = h.self_split.shares()
@@ -90,7 +93,8 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
                                         f" {s['interpreted']:.0%}/{s['native']:.0%}/{s['waiting']:.0%}/{s['gc']:.0%}")]
         if advice is not None:
             k = verdicts.get(h.frame)
-            row.append(Text(printable(verdict_cell(k))) if k is not None else "")
+            ptr = pointers.get(h.frame)
+            row.append(Text(printable(ptr.words if ptr is not None else verdict_cell(k))) if k is not None else "")
         table.add_row(*row)
     if analysis.hotspots:
         console.print(table)
@@ -119,11 +123,19 @@ def verdict_cell(k: Any) -> str:
 
 def plan_line(advice: Any) -> str:
     """One line, the answer first: the largest item of any kind (GC, input pipeline, framework, a port)
-    with its range and dollars, then the port plan's paying part and the config used."""
+    with its range and dollars, then the port plan's paying part (without the functions whose time an
+    item owns: ``costmodel.items_consistency``) and the config used."""
     from advisor.costmodel.items import lead_line
+    from advisor.costmodel.items_consistency import consistency
 
     items = getattr(advice, "items", ())
     ports = fmt_plan(advice)
+    if items:
+        from advisor.costmodel.advise import recommended_steps
+
+        plan = consistency(advice).plan
+        ports = (fmt_plan(advice, plan) if recommended_steps(plan) or not recommended_steps(advice.plan)
+                 else "none outside the items (what a port would change is in them)")
     if not items:
         return ports
     lead = lead_line(items, getattr(advice.config, "is_builtin", False))

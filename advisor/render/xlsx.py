@@ -223,7 +223,8 @@ class _Book:
         used: set[int] = set()
         out = []
         cum = {"cum_p": 0.0, **{f"cum_new_{lvl}": 0.0 for lvl in LEVELS}}
-        for n, step in enumerate(advice.plan, start=1):
+        plan = _shown_plan(advice)
+        for n, step in enumerate(plan, start=1):
             k_idx = next(i for i, k in enumerate(advice.kernels)
                          if k.hotspot.key.qualname == step.kernel and i not in used and (i, step.target) in krows)
             used.add(k_idx)
@@ -263,8 +264,9 @@ class _Book:
                 self.formula(ws, n, PLAN_INDEX[key], formula, self.f("calc", fmt),
                              cum[key] if cached is None else cached)
             out.append(r)
-        if not advice.plan:
-            self.text(ws, 1, 1, "Nothing to port: no kernel got a port or JIT / vectorize verdict.", self.f("note"))
+        if not plan:
+            self.text(ws, 1, 1, "Nothing to port: no kernel got a port or JIT / vectorize verdict outside the "
+                      "items (a function whose time an item owns is left out: it would count twice).", self.f("note"))
         return out
 
     # ---- Summary -------------------------------------------------------------------------------------------
@@ -292,10 +294,19 @@ class _Book:
         heads = [(h, w) for h, w, _ in SUMMARY_COLUMNS]
         self.headers(ws, top + 1, heads)
         r = top + 2
+        from advisor.costmodel.items_consistency import consistency
+
+        pointers = consistency(advice).pointers
         for k_idx, k in enumerate(advice.kernels):
+            ptr = pointers.get(k.hotspot.frame)
             self.text(ws, r, 0, k.hotspot.key.qualname)
-            self.text(ws, r, 1, k.verdict_label)
-            self.text(ws, r, len(SUMMARY_COLUMNS) - 1, k.reason)  # last column: long reasons overflow to the right, rows stay one line
+            self.text(ws, r, 1, ptr.words if ptr is not None else k.verdict_label)
+            reason = k.reason if ptr is None else (
+                f"Item #{ptr.rank} ({ptr.title}, {ptr.scope}) owns {ptr.owned:.0%} of this function's own time: "
+                "do that first (the report's \"What to do\")"
+                + ("; the figures beside are this function's own target alone, not in the plan. " if k.best else ". ")
+                + k.reason)
+            self.text(ws, r, len(SUMMARY_COLUMNS) - 1, reason)  # last column: long reasons overflow to the right, rows stay one line
             best = k.best
             if best is None or (k_idx, best.target) not in krows:
                 self.text(ws, r, 2, "—")
@@ -327,7 +338,7 @@ class _Book:
         self.text(ws, r, 0, "Plan total (steps that pay back)", fmt)
         for c in range(1, col["reason"]):
             ws.write_blank(r, c, None, fmt)
-        paying = recommended_steps(advice.plan)
+        paying = recommended_steps(_shown_plan(advice))
         last = paying[-1] if paying else None
         if prows:
             span = {key: f"'Port plan'!${c}${prows[0]}:${c}${prows[-1]}" for key, c in pcol.items()}
@@ -351,6 +362,14 @@ class _Book:
 
 
 # ---- entry points ------------------------------------------------------------------------------------------
+
+def _shown_plan(advice: Advice) -> tuple:
+    """The plan without the functions whose time an item owns (``costmodel.items_consistency``), as the
+    report and the terminal show it."""
+    from advisor.costmodel.items_consistency import consistency
+
+    return consistency(advice).plan
+
 
 def write_xlsx(advice: Advice, path: str | Path) -> None:
     """Write the ROI workbook for ``advice`` to ``path`` (xlsx, live formulas with cached values)."""

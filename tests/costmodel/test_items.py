@@ -35,8 +35,16 @@ def test_gc_is_one_item_for_the_step_and_leads():
     g = gc_items[0]
     assert g.share == pytest.approx(2.7 / 3.3)
     lv = load_config().levers
-    assert g.end_to_end.low == pytest.approx(1 / (1 - g.share * lv.gc_removable.low))
-    assert g.end_to_end.high == pytest.approx(1 / (1 - g.share * lv.gc_removable.high))
+    # The range includes the share's own sampling interval (95% Wilson, k = share x n of the step's samples).
+    from advisor.costmodel.formulas import STEP_FLOOR, wilson
+
+    n = advice.analysis.step_samples
+    lo, hi = wilson(round(g.share * n), n)
+    assert lo < g.share < hi
+    assert g.end_to_end.low == pytest.approx(1 / (1 - lo * lv.gc_removable.low))
+    assert g.end_to_end.high == pytest.approx(min(1 / (1 - min(hi * lv.gc_removable.high, 1.0)), 1 / STEP_FLOOR))
+    assert g.end_to_end.low < 1 / (1 - g.share * lv.gc_removable.low)
+    assert "95% confidence" in g.reason
     assert "gc.freeze()" in g.reason and "alloc0" in g.reason
     assert advice.notes[0].startswith("First: Tune the cyclic GC")
 

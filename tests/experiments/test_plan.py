@@ -24,7 +24,12 @@ def test_gc_freeze_predicts_the_cost_models_own_gc_item():
     item = next(it for it in advice.items if it.kind == "gc")
     assert freeze.predicted == (item.end_to_end.low, item.end_to_end.high)
     rem = load_config().levers.gc_removable
-    assert freeze.predicted[0] == pytest.approx(1 / (1 - item.share * rem.low))
+    # the item's low end takes the GC share's lower 95% (Wilson) bound (costmodel/items_gc.py)
+    from advisor.costmodel.items_gc import gc_share_bounds
+
+    lo, _, _, _ = gc_share_bounds(advice.analysis, item.share)
+    assert lo < item.share
+    assert freeze.predicted[0] == pytest.approx(1 / (1 - lo * rem.low))
     assert "levers.gc_removable" in freeze.predicted_basis
 
 

@@ -46,7 +46,7 @@ def test_report_measured_section():
     assert "needs correcting" in text
     assert "item: Tune the cyclic GC (gc.freeze(), thresholds) (the whole step)" in text
     assert "measured 1.90× (1.80×–2.00×, 5 rounds) beside predicted 1.50×–2.50×" in text
-    assert 'data-measured="gc:freeze"' in html  # the item in "Do this first" is marked as measured
+    assert 'data-measured="gc:freeze"' in html  # the item in "What to do" is marked as measured
 
 
 def test_report_escapes_experiment_text():
