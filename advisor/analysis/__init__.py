@@ -32,6 +32,14 @@ class Analysis:
     def step_s(self) -> float:
         return self.step_split.total
 
+    @property
+    def counted_out(self) -> int:
+        """Steps left out of the figures because their calls were counted (capture/callcount.py)."""
+        step = self.profile.step
+        if step is None or step.timing not in ("exact", "timed"):
+            return 0
+        return sum(1 for w in self.profile.counted if w.frame == step.frame)
+
 
 def analyze(profile: Profile, step: str | None = None, warmup: int | None = None) -> Analysis:
     """Rank hotspots in the measured step and collect caveats (few samples, clock disagreement...).

@@ -304,7 +304,8 @@ def _ledger(advice: Advice) -> dict[str, Any]:
            ("started", p.started_at), ("run wall time", fmt_duration(p.wall_s)),
            ("samples", f"{p.samples:,} in the run, {a.step_samples:,} in the measured step"),
            ("step", f"{a.step_name} — {a.step_reason}"),
-           ("steps", f"{a.stats.count} measured, {a.stats.dropped_warmup} warm-up dropped"),
+           ("steps", f"{a.stats.count} measured, {a.stats.dropped_warmup} warm-up dropped"
+                     + (f", {a.counted_out} left out (its calls were counted)" if a.counted_out else "")),
            ("outside the step", fmt_duration(a.outside_split.total + a.warmup_split.total)),
            ("ended", f"{p.outcome.stopped_by} (exit code {p.outcome.exit_code})"
             + (f": {p.outcome.detail}" if p.outcome.detail else ""))]

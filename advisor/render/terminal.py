@@ -57,6 +57,8 @@ def render_summary(analysis: Analysis, console: Console, saved: dict[str, str] |
     st = analysis.stats
     if st.count:
         warm = f", {st.dropped_warmup} warm-up dropped" if st.dropped_warmup else ""
+        if analysis.counted_out:
+            warm += f", {analysis.counted_out} left out: its calls were counted"
         timing = p.step.timing if p.step is not None else "sampled"
         approx = "~" if timing == "sampled" else ""
         console.print(f"steps: {approx}{st.count} measured ({TIMING_WORDS.get(timing, timing)}{warm}) · mean "

@@ -147,6 +147,7 @@ def test_the_readme_sample_counts_two_conv1d_calls_a_step_and_its_low_estimate_i
     assert r.returncode == 0, r.stderr[-2000:]
     prof = Profile.load(tmp_path / "o" / "profile.json")
     assert len(prof.counted) == 1 and prof.counted[0].complete
+    assert "1 left out: its calls were counted" in r.stderr  # the summary says which step is not measured
     advice = json.loads((tmp_path / "o" / "advice.json").read_text())
     conv = next(k for k in advice["kernels"] if k["function"] == "conv1d")
     for e in conv["estimates"]:
