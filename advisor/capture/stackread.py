@@ -135,20 +135,17 @@ class SiteRecords:
     thread staying in the call (C), moving on (bytecode) or blocked there; and after a long run (a busy
     machine), on the same instruction again or not. A thread the probe could not judge at such an
     instruction (it waited for a core) is judged by that record, so the split of a busy machine reads
-    like a quiet one's (docs/how-it-works.md, "The native probe").
+    like a quiet one's (docs/how-it-works.md, "The native probe"). A read that finds the thread running
+    at a site where it is usually blocked (a lock's acquire, a join) is its wake-up from that wait.
 
-    The record also corrects a bias of the clear reads: a wake-up that lands in a C call finds the thread
-    still there a dwell later only if more than the dwell of the call is left. A call of about the
-    probe's resolution (``np.sqrt`` on 8 elements: ~1 µs) reads "moved on" in about half of the wake-ups
-    that land in it. A site where the thread was seen staying in a good share of the clear reads
-    (``C_SITE``) calls C code of that length: a "moved on" there is the tail of the same C call, not
-    bytecode. Tiny calls (``dict.get``: ~50 ns) are never seen staying and still read moved on."""
+    (Turning "moved on" reads into C at a site often seen staying was tried and dropped: in a loop of
+    tiny calls the thread is back on the same instruction at a poll often enough, under load, to make
+    ``dict.get`` read as a C call. Short C calls are caught by the generic-call rule instead.)"""
 
     __slots__ = ("seen",)
     MIN_SEEN = 2  # clear reads before a site's record is trusted
     MIN_LONG = 3  # long reads before their proportion is
     LONG_C = 0.6  # the share of long reads on the same instruction that means a C call
-    C_SITE = 0.2  # the share of clear reads (stayed / stayed + moved on) that makes a site a C call's
     MAX_SITES = 100_000  # bounded memory on a long run with much generated code
     _SLOT = {C_CALL: 0, MOVED: 1, BLOCKED: 2, SAME_LONG: 3, MOVED_LONG: 4}
 
@@ -163,8 +160,6 @@ class SiteRecords:
                 record = self.seen[site] = [0, 0, 0, 0, 0]
             if record is not None:
                 record[slot] += 1
-            if kind == MOVED and record is not None and self._calls_c(record):
-                return C_CALL  # the tail of a short C call at a site where calls are seen staying
             if kind == C_CALL and record is not None and record[2] >= self.MIN_SEEN and record[2] > record[0]:
                 return WOKEN  # running where it is usually blocked (a lock, a join): woken from that wait
             if kind != SAME_LONG and kind != MOVED_LONG:
@@ -173,20 +168,11 @@ class SiteRecords:
             return 0  # unknown: hand-over timing decides (a long C call shows there)
         c, moved, blocked, same_long, moved_long = record
         if c + moved + blocked >= self.MIN_SEEN:
-            if self._calls_c(record):
-                return C_CALL
             best = max(c, moved, blocked)
             return C_CALL if best == c else MOVED if best == moved else WOKEN
         if same_long + moved_long >= self.MIN_LONG:
             return C_CALL if same_long >= self.LONG_C * (same_long + moved_long) else MOVED
         return 0
-
-    def _calls_c(self, record: list[int]) -> bool:
-        """Whether the clear reads at a site show a C call there: seen staying at least ``MIN_SEEN``
-        times, in at least ``C_SITE`` of the clear reads that were not blocked, and not less often than
-        blocked (a lock or a read that sometimes spins is the wait it usually is)."""
-        c, moved, blocked = record[0], record[1], record[2]
-        return c >= self.MIN_SEEN and c >= self.C_SITE * (c + moved) and c >= blocked
 
 
 def _call_opcodes() -> bytes:
