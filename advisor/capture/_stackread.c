@@ -422,14 +422,15 @@ wall_ns(void)
 #define SHORT_NS 20000
 #define RUN_NS 200
 #define STUCK_NS 3000
-#define STUCK_WAIT_NS 20000
-#define STUCK_POLLS 8
+#define STUCK_WAIT_NS 50000
+#define STUCK_POLLS 5
 /* Whether a thread at an instruction that calls nothing (a load, a store, a return, ``len``) stays on it
    while it runs STUCK_NS on its CPU, re-read at every poll: C work the instruction does itself, such as
    freeing a 48 MB bytes object (munmap, ~5 ms) or a large list when a store drops the last reference.
    Bytecode moves on within a few hundred ns; a loop would have to be back on the very instruction at
-   every one of at least STUCK_POLLS polls (a hot instruction holding 30% of a loop's time: 0.3^8). A thread that does not run within STUCK_WAIT_NS of wall time (waiting for a core) is not
-   watched longer: bytecode, as before. */
+   every one of at least STUCK_POLLS polls (an instruction holding 30% of a loop's time: 0.3^5 = 0.2%).
+   A thread not seen staying within STUCK_WAIT_NS of wall time is bytecode, as before (no naps here:
+   on a busy machine a free that the polls cannot follow still reads bytecode, a known miss). */
 static int
 stays_on(PyThreadState *t, void *frame, void *instr)
 {
