@@ -409,8 +409,8 @@ wall_ns(void)
    is the one Python case it misreads). So is a call instruction left in its generic form (call_ops 4, 3.11+:
    a ufunc, another extension's callable, a class; Python functions, builtin functions and methods of
    builtin types get specialized forms, which are watched): a call of NumPy on 8 elements (~0.7 us) ends
-   before the watch can tell it from a tiny call; only whether the thread runs is checked (RUN_NS of CPU
-   within SPIN_NS, still 'R' after; else KIND_PREEMPTED, judged by the site's record like any other: a
+   before the watch can tell it from a tiny call; only whether the thread runs is checked (RUN_NS of CPU,
+   napping as above, and still 'R' after; else KIND_PREEMPTED, judged by the site's record like any other: a
    thread woken from a lock is often queued for a core or about to wait for the GIL). One that ran more than SHORT_NS before the second read is
    KIND_SAME_LONG or KIND_MOVED_LONG: a loop of tiny calls may be back on the instruction by then, a C
    call of some length may have ended. The sampler judges all these by the record of reads at the same
@@ -481,8 +481,12 @@ current_kind(PyThreadState *t, void **site, void **code)
     if (call_ops[op] == 4) {
         /* a call left generic (3.11+): not a Python function, builtin function or method the interpreter
            specializes; the thread is in the call's C code, if it runs (not waiting for a core) */
-        long long r0 = cpu_ns(), r1 = r0, w = wall_ns();
-        while (r0 >= 0 && r1 >= 0 && r1 - r0 < RUN_NS && wall_ns() - w < SPIN_NS) {
+        long long r0 = cpu_ns(), r1 = r0, w = wall_ns(), spent = 0;
+        while (r0 >= 0 && r1 >= 0 && r1 - r0 < RUN_NS && (spent = wall_ns() - w) < WAIT_NS) {
+            if (spent > SPIN_NS) {  /* let it have a core (maybe this one) on a busy machine */
+                struct timespec nap = {0, NAP_NS};
+                nanosleep(&nap, NULL);
+            }
             r1 = cpu_ns();
         }
         /* running on a core now, and still: not queued for one, nor woken from a wait it is about to
