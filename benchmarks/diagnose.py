@@ -187,7 +187,8 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     weights = []
     gc_recorded = gc_kept = 0.0
     kinds: dict[str, dict[str, list]] = {}
-    for rec, (raw, judged, op) in zip(sampler.records, probe_log.per_sample):  # (wake, read, weight, state, gc seconds, stack id, same, latency)
+    # rec: (wake, read, weight, state, gc seconds, stack id, same, latency)
+    for rec, (raw, judged, op) in zip(sampler.records, probe_log.per_sample):
         wake, _read, weight, state, gc_dt, sid = tuple(rec)[:6]
         true = _phase_at(wake, starts, steps, names)
         on_stack = [c.co_name for c in codes_by_sid[sid] if c.co_name in names]

@@ -121,7 +121,8 @@ _SLOT_OPS = ("BINARY_OP", "BINARY_OP_ADAPTIVE", "BINARY_SUBSCR", "BINARY_SUBSCR_
 # builtin functions and methods of builtin types; a site left generic calls what it cannot specialize: a
 # ufunc or another extension's callable object, a class, a keyword call). The thread under one of these
 # at the wake-up is in the call's C code: the callee's, or the dispatch and argument handling around a
-# Python callee, whose own bytecode runs in its own frame. Like a generic ``+``, C at once (``_stackread.c``).
+# Python callee, whose own bytecode runs in its own frame. Like a generic ``+``: C at once, if the thread
+# runs (``_stackread.c``).
 _GENERIC_CALLS = ("CALL", "CALL_ADAPTIVE", "CALL_FUNCTION_EX", "CALL_KW")
 
 
@@ -178,9 +179,9 @@ class SiteRecords:
 def _call_opcodes() -> bytes:
     """(opcode, 1 | 2 | 3 | 4) pairs, specialized opcodes included, of instructions under which the thread
     runs C code it called: 1 for call instructions that may call a C function, 2 on 3.11+ for the generic
-    forms of the operator instructions (``_SLOT_OPS``; 3 for BINARY_OP, whose oparg says more), 4 on 3.11+
-    for the generic call forms (``_GENERIC_CALLS``). On 3.10, which does not specialize, operators on ints would
-    count as C too, so only calls count there."""
+    forms of the operator instructions (``_SLOT_OPS``; 3 for BINARY_OP, whose oparg says more), 4 on
+    3.11+ for the generic call forms (``_GENERIC_CALLS``). On 3.10, which does not specialize, operators on
+    ints would count as C too, so only calls count there (and all of them are watched)."""
     import dis
     import opcode
 
@@ -210,11 +211,11 @@ def _sure_opargs() -> bytes:
     return bytes(i for i, entry in enumerate(ops) if entry[0] in want and i < 256)
 
 
-def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], int] | None:
-    """``sleep_probe(seconds) -> (kind, probe seconds, site, code)`` (see ``_stackread.c``) for the given thread, or None where the
-    probe is not available: it needs the C extension, Linux x86-64/arm64 and ``process_vm_readv`` on the
-    process itself (no ptrace, no signal). ``ADVISOR_NATIVE_PROBE=off`` turns it off (the split then
-    rests on GIL hand-over timing alone, docs/how-it-works.md)."""
+def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], tuple] | None:
+    """``sleep_probe(seconds) -> (kind, probe seconds, site, code)`` (see ``_stackread.c``) for the given
+    thread, or None where the probe is not available: it needs the C extension, Linux x86-64/arm64 and
+    ``process_vm_readv`` on the process itself (no ptrace, no signal). ``ADVISOR_NATIVE_PROBE=off`` turns it
+    off (the split then rests on GIL hand-over timing alone, docs/how-it-works.md)."""
     if os.environ.get("ADVISOR_NATIVE_PROBE", "").lower() in ("off", "0", "no") or native_id is None:
         return None
     if os.environ.get("ADVISOR_STACK_READER", "") == "python":
