@@ -44,6 +44,10 @@ class Diagnosis:
     gc_kept_s: float = 0.0  # GC seconds left after capping each at its sample's weight
     weights_ms: tuple[float, float, float] = (0.0, 0.0, 0.0)  # p50, p99, max sample weight
     notes: list[str] = field(default_factory=list)
+    # true phase -> "probe kind > judged kind @ site opcode -> bucket in leaf function" -> [samples, their
+    # weight in ms]: why each sample got its bucket (the native probe's reading at the wake-up, the site
+    # record's judgement, the instruction; "=" where no site record was consulted)
+    kinds: dict[str, dict[str, list]] = field(default_factory=dict)
 
 
 def _logging_clock():
@@ -71,7 +75,68 @@ def _phase_at(t: float, starts: list[float], steps: list[list[float]], names: li
     return "(between steps)"
 
 
+_KIND_NAMES = {0: "unknown", 1: "bytecode", 2: "c-call", 4: "blocked", 5: "preempted", 6: "moved", 7: "preempted-op",
+               8: "woken", 9: "same-long", 10: "moved-long"}
+
+
+def _opcode_names() -> dict[int, str]:
+    import dis
+    import opcode
+
+    names = {v: k for k, v in opcode.opmap.items()}
+    for n in getattr(opcode, "_specialized_instructions", []):
+        if hasattr(dis, "_all_opname") and n in dis._all_opname:  # type: ignore[attr-defined]
+            names[dis._all_opname.index(n)] = n  # type: ignore[attr-defined]
+    return names
+
+
+class _ProbeLog:
+    """Wraps the sampler's native probe and its site judgement: what each sample's probe read."""
+
+    def __init__(self) -> None:
+        self.pending: list = [None, None]  # (raw kind, site), judged kind of the sample being taken
+        self.per_sample: list[tuple[int, int | None, str]] = []
+        self._ops = _opcode_names()
+
+    def install(self):
+        import ctypes
+
+        from advisor.capture import sampler as sampler_mod
+        from advisor.capture import stackread
+
+        orig_probe, orig_judge, log = sampler_mod.native_probe, stackread.SiteRecords.judge, self
+
+        def native_probe(tid, nid):
+            probe = orig_probe(tid, nid)
+            if probe is None:
+                return None
+
+            def logged(pause):
+                got = probe(pause)
+                op = "-"
+                if got[2]:  # the site's instruction as it reads now (a code object the workload keeps)
+                    op = log._ops.get(ctypes.string_at(got[2], 1)[0], "?")
+                log.pending[:] = [(got[0], op), None]
+                return got
+            return logged
+
+        def judge(records, kind, site):
+            k = orig_judge(records, kind, site)
+            log.pending[1] = k
+            return k
+
+        sampler_mod.native_probe, stackread.SiteRecords.judge = native_probe, judge
+        return lambda: (setattr(sampler_mod, "native_probe", orig_probe),
+                        setattr(stackread.SiteRecords, "judge", orig_judge))
+
+    def take(self) -> tuple[int, int | None, str]:
+        raw, judged = self.pending
+        self.pending[:] = [None, None]
+        return (raw[0], judged, raw[1]) if raw else (-1, None, "-")
+
+
 def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Diagnosis:
+    from advisor.capture.columns import Columns
     from advisor.capture.sampler import INTERP, NATIVE, WAITING, Sampler
 
     state_names = {INTERP: "interpreted", NATIVE: "native", WAITING: "waiting"}
@@ -82,6 +147,17 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     os.environ["BENCH_TRUTH"], os.environ["BENCH_SCALE"] = str(truth_path), str(scale)
     clock, log = _logging_clock()
     sampler = Sampler(interval_s, thread_id=threading.get_ident(), clock=clock)
+    probe_log = _ProbeLog()
+
+    class LoggedColumns(Columns):
+        __slots__ = ()
+
+        def append(self, *row) -> None:  # noqa: ANN002
+            super().append(*row)
+            probe_log.per_sample.append(probe_log.take())
+
+    sampler.records = LoggedColumns()
+    restore = probe_log.install()
     saved_path, saved_mods = sys.path[:], set(sys.modules)
     sys.path.insert(0, str(WORKLOADS_DIR))
     try:
@@ -91,6 +167,7 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
         finally:
             sampler.stop()
     finally:
+        restore()
         sys.path[:] = saved_path
         for m in set(sys.modules) - saved_mods:
             if m == "_truth":
@@ -109,7 +186,9 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     gc_charged: dict[str, float] = {}
     weights = []
     gc_recorded = gc_kept = 0.0
-    for rec in sampler.records:  # (wake, read, weight, state, gc seconds, stack id, same, latency)
+    kinds: dict[str, dict[str, list]] = {}
+    # rec: (wake, read, weight, state, gc seconds, stack id, same, latency)
+    for rec, (raw, judged, op) in zip(sampler.records, probe_log.per_sample):
         wake, _read, weight, state, gc_dt, sid = tuple(rec)[:6]
         true = _phase_at(wake, starts, steps, names)
         on_stack = [c.co_name for c in codes_by_sid[sid] if c.co_name in names]
@@ -127,6 +206,12 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
         bucket[state_names[state]] += weight - gc_s
         bucket["gc"] += gc_s
         gc_charged[got] = gc_charged.get(got, 0.0) + gc_s
+        leaf = codes_by_sid[sid][-1] if codes_by_sid[sid] else None
+        why = (f"{_KIND_NAMES.get(raw, raw)} > {_KIND_NAMES.get(judged, judged) if judged is not None else '='} "
+               f"@ {op} -> {state_names[state]} in {leaf.co_name if leaf else '?'}")
+        count = kinds.setdefault(true, {}).setdefault(why, [0, 0.0])
+        count[0] += 1
+        count[1] += 1e3 * weight
         weights.append(1e3 * weight)
     for true, b in states.items():
         tot = sum(b.values()) or 1.0
@@ -140,10 +225,14 @@ def diagnose(workload: str, scale: float = 0.5, interval_s: float = 0.005) -> Di
     weights.sort()
     return Diagnosis(workload, len(sampler.records), confusion, latency, states, gc_charged, gc_true,
                      gc_recorded, gc_kept,
-                     (statistics.median(weights), weights[int(0.99 * (len(weights) - 1))], weights[-1]))
+                     (statistics.median(weights), weights[int(0.99 * (len(weights) - 1))], weights[-1]),
+                     kinds={t: dict(sorted(k.items(), key=lambda kv: -kv[1][1])) for t, k in kinds.items()})
 
 
 if __name__ == "__main__":
-    for w in sys.argv[1:]:
-        d = diagnose(w)
+    args = sys.argv[1:]
+    at = float(args.pop(args.index("--scale") + 1)) if "--scale" in args else 0.5
+    args = [a for a in args if a != "--scale"]
+    for w in args:
+        d = diagnose(w, at)
         print(json.dumps(d.__dict__, indent=1, default=str))

@@ -357,6 +357,25 @@ instr_field(void *frame)
 }
 #  endif
 
+/* The code object of the frame current_instr found (its address: an identity for the caller, which
+   compares it with code objects it holds; never dereferenced here beyond the safe read); NULL if unread. */
+static void *
+frame_code(void *frame)
+{
+    void *code = NULL;
+    if (frame == NULL) {
+        return NULL;
+    }
+#  if PY_VERSION_HEX >= 0x030D0000
+    safe_read(&((_PyInterpreterFrame *)frame)->f_executable, &code, sizeof(code));
+#  elif PY_VERSION_HEX >= 0x030B0000
+    safe_read(&((_PyInterpreterFrame *)frame)->f_code, &code, sizeof(code));
+#  else
+    safe_read(&((PyFrameObject *)frame)->f_code, &code, sizeof(code));
+#  endif
+    return code;
+}
+
 static long long
 cpu_ns(void)
 {
@@ -387,7 +406,12 @@ wall_ns(void)
    + - * @ (call_ops marks 3, with an operand in sure_opargs) is C at once, watched or not: the
    interpreter specializes those for two ints or two floats, so the generic form runs another type's C
    slot (a NumPy array: under a microsecond, too short to watch with system calls; an int times a float
-   is the one Python case it misreads). One that ran more than SHORT_NS before the second read is
+   is the one Python case it misreads). So is a call instruction left in its generic form (call_ops 4, 3.11+:
+   a ufunc, another extension's callable, a class; Python functions, builtin functions and methods of
+   builtin types get specialized forms, which are watched): a call of NumPy on 8 elements (~0.7 us) ends
+   before the watch can tell it from a tiny call; only whether the thread runs is checked (RUN_NS of CPU,
+   napping as above, and still 'R' after; else KIND_PREEMPTED, judged by the site's record like any other: a
+   thread woken from a lock is often queued for a core or about to wait for the GIL). One that ran more than SHORT_NS before the second read is
    KIND_SAME_LONG or KIND_MOVED_LONG: a loop of tiny calls may be back on the instruction by then, a C
    call of some length may have ended. The sampler judges all these by the record of reads at the same
    instruction (*site): C, moved on, blocked, or the long reads' proportion. */
@@ -397,8 +421,51 @@ wall_ns(void)
 #define NAP_NS 10000
 #define WAIT_NS 2000000
 #define SHORT_NS 20000
+#define RUN_NS 200
+#define STUCK_NS 3000
+#define STUCK_WAIT_NS 50000
+#define STUCK_POLLS 5
+/* Whether a thread at an instruction that calls nothing (a load, a store, a return, ``len``) stays on it
+   while it runs STUCK_NS on its CPU, re-read at every poll: C work the instruction does itself, such as
+   freeing a 48 MB bytes object (munmap, ~5 ms) or a large list when a store drops the last reference.
+   Bytecode moves on within a few hundred ns; a loop would have to be back on the very instruction at
+   every one of at least STUCK_POLLS polls (an instruction holding 30% of a loop's time: 0.3^5 = 0.2%).
+   A thread not seen staying within STUCK_WAIT_NS of wall time is bytecode, as before (no naps here:
+   on a busy machine a free that the polls cannot follow still reads bytecode, a known miss). */
 static int
-current_kind(PyThreadState *t, void **site)
+stays_on(PyThreadState *t, void *frame, void *instr)
+{
+    void *frame2, *instr2;
+    long long c0 = cpu_ns(), c1 = c0, w0 = wall_ns();
+    int polls = 0;
+    if (c0 < 0) {
+        return 0;
+    }
+    while (c1 >= 0 && (c1 - c0 < STUCK_NS || polls < STUCK_POLLS) && wall_ns() - w0 < STUCK_WAIT_NS) {
+        polls++;
+#  if PY_VERSION_HEX >= 0x030B0000
+        if (!safe_read(instr_field(frame), &instr2, sizeof(instr2)) || instr2 != instr) {
+            return 0;
+        }
+        (void)frame2;
+        (void)t;
+#  else
+        current_instr(t, &frame2, &instr2);
+        if (frame2 != frame || instr2 != instr) {
+            return 0;
+        }
+#  endif
+        c1 = cpu_ns();
+    }
+    if (c1 < 0 || c1 - c0 < STUCK_NS || polls < STUCK_POLLS) {
+        return 0;
+    }
+    current_instr(t, &frame2, &instr2);  /* still the current frame: not a Python call it made */
+    return frame2 == frame && instr2 == instr;
+}
+
+static int
+current_kind(PyThreadState *t, void **site, void **code)
 {
     void *frame, *instr, *frame2, *instr2;
     unsigned char op;
@@ -406,10 +473,26 @@ current_kind(PyThreadState *t, void **site)
     if (frame == NULL || !safe_read(instr, &op, 1)) {
         return KIND_UNKNOWN;
     }
+    *code = frame_code(frame);
     if (!call_ops[op]) {
-        return KIND_BYTECODE;
+        return stays_on(t, frame, instr) ? KIND_C_CALL : KIND_BYTECODE;
     }
     *site = instr;
+    if (call_ops[op] == 4) {
+        /* a call left generic (3.11+): not a Python function, builtin function or method the interpreter
+           specializes; the thread is in the call's C code, if it runs (not waiting for a core) */
+        long long r0 = cpu_ns(), r1 = r0, w = wall_ns(), spent = 0;
+        while (r0 >= 0 && r1 >= 0 && r1 - r0 < RUN_NS && (spent = wall_ns() - w) < WAIT_NS) {
+            if (spent > SPIN_NS) {  /* let it have a core (maybe this one) on a busy machine */
+                struct timespec nap = {0, NAP_NS};
+                nanosleep(&nap, NULL);
+            }
+            r1 = cpu_ns();
+        }
+        /* running on a core now, and still: not queued for one, nor woken from a wait it is about to
+           block again in (the GIL) */
+        return r0 >= 0 && r1 - r0 >= RUN_NS && thread_running() == 1 ? KIND_C_CALL : KIND_PREEMPTED;
+    }
     unsigned char oparg;
     if (call_ops[op] == 3 && safe_read((unsigned char *)instr + 1, &oparg, 1) && sure_opargs[oparg]) {
         return KIND_C_CALL;  /* a generic + - * @: not two ints or two floats, another type's C slot */
@@ -467,7 +550,8 @@ stackread_probe_install(PyObject *self, PyObject *args)
     PyBuffer_Release(&sure);
     memset(call_ops, 0, sizeof(call_ops));
     for (Py_ssize_t i = 0; i + 1 < ops.len; i += 2) {  /* (opcode, 1 call | 2 operator) pairs */
-        call_ops[((unsigned char *)ops.buf)[i]] = ((unsigned char *)ops.buf)[i + 1];
+        call_ops[((unsigned char *)ops.buf)[i]] = ((unsigned char *)ops.buf)[i + 1];  /* 1 call, 2 operator,
+                                                               3 BINARY_OP, 4 generic call (3.11+) */
     }
     PyBuffer_Release(&ops);
     probe_pid = getpid();
@@ -490,13 +574,14 @@ stackread_probe_install(PyObject *self, PyObject *args)
     Py_RETURN_TRUE;
 }
 
-/* sleep_probe(seconds) -> (kind, probe_seconds, site): sleeps without the GIL, then reads what the thread
+/* sleep_probe(seconds) -> (kind, probe_seconds, site, code): sleeps without the GIL, then reads what the thread
    executes (0 unknown, 1 bytecode, 2 a C function called by the current instruction, 4 not on a CPU:
    blocked in a system call, on a lock or waiting for the GIL, 5 runnable but waiting for a core, under an
    call, 6 bytecode: it moved on from an instruction that may call C, 7 as 5 under an operator, 9 / 10
    on the same instruction / moved on after running long); probe_seconds: how long the reading took after the sleep (at most
    WAIT_NS, when the thread waits for a core), which the sampler adds to its wake-up time; site: the instruction's address
-   (an identity, never dereferenced by the caller). */
+   (an identity, never dereferenced by the caller); code: the address of the running frame's code object
+   (an identity too; 0 when the thread was not running or could not be read). */
 static PyObject *
 stackread_sleep_probe(PyObject *self, PyObject *arg)
 {
@@ -506,7 +591,7 @@ stackread_sleep_probe(PyObject *self, PyObject *arg)
     }
     int kind = KIND_UNKNOWN;
     long long p0 = 0, p1 = 0;
-    void *site = NULL;
+    void *site = NULL, *code = NULL;
     PyThreadState *t = probe_tstate;
     Py_BEGIN_ALLOW_THREADS
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
@@ -524,11 +609,12 @@ stackread_sleep_probe(PyObject *self, PyObject *arg)
         }
     }
     else if (running == 1) {
-        kind = current_kind(t, &site);
+        kind = current_kind(t, &site, &code);
     }
     p1 = wall_ns();
     Py_END_ALLOW_THREADS
-    return Py_BuildValue("(idK)", kind, (double)(p1 - p0) * 1e-9, (unsigned long long)(uintptr_t)site);
+    return Py_BuildValue("(idKK)", kind, (double)(p1 - p0) * 1e-9, (unsigned long long)(uintptr_t)site,
+                         (unsigned long long)(uintptr_t)code);
 }
 
 static PyObject *
@@ -555,7 +641,7 @@ static PyMethodDef methods[] = {
     {"set_mark", stackread_set_mark, METH_O, "set_mark(fn): the f_trace mark of calls seen"},
 #ifdef ADVISOR_PROBE
     {"probe_install", stackread_probe_install, METH_VARARGS, "probe_install(ident, native_id, call_ops, sure_opargs) -> bool"},
-    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> (kind: 0 unknown, 1 bytecode, 2 C call, 4 blocked, 5/7 preempted, 6 moved on, 9/10 same/moved after long; probe seconds; site)"},
+    {"sleep_probe", stackread_sleep_probe, METH_VARARGS, "sleep_probe(seconds) -> (kind: 0 unknown, 1 bytecode, 2 C call, 4 blocked, 5/7 preempted, 6 moved on, 9/10 same/moved after long; probe seconds; site; code)"},
     {"probe_remove", stackread_probe_remove, METH_NOARGS, "stop probing"},
 #endif
     {"read", stackread_read, METH_O, "read(thread_ident) -> (codes, lines, same, leaf_lasti, depth) | None"},

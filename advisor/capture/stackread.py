@@ -117,6 +117,15 @@ _SLOT_OPS = ("BINARY_OP", "BINARY_OP_ADAPTIVE", "BINARY_SUBSCR", "BINARY_SUBSCR_
              "STORE_SUBSCR_ADAPTIVE", "BINARY_SLICE", "STORE_SLICE", "UNARY_NEGATIVE", "UNARY_INVERT")
 
 
+# Call instructions in their generic form on 3.11+ (the interpreter specializes calls of Python functions,
+# builtin functions and methods of builtin types; a site left generic calls what it cannot specialize: a
+# ufunc or another extension's callable object, a class, a keyword call). The thread under one of these
+# at the wake-up is in the call's C code: the callee's, or the dispatch and argument handling around a
+# Python callee, whose own bytecode runs in its own frame. Like a generic ``+``: C at once, if the thread
+# runs (``_stackread.c``).
+_GENERIC_CALLS = ("CALL", "CALL_ADAPTIVE", "CALL_FUNCTION_EX", "CALL_KW")
+
+
 # Calls the interpreter does inline, without calling out (``len``, ``isinstance``, ``list.append``,
 # ``type(x)``): part of the bytecode's own cost, which a compiled port removes.
 _INLINE_CALLS = ("_LEN", "ISINSTANCE", "LIST_APPEND", "TYPE_1")
@@ -127,7 +136,12 @@ class SiteRecords:
     thread staying in the call (C), moving on (bytecode) or blocked there; and after a long run (a busy
     machine), on the same instruction again or not. A thread the probe could not judge at such an
     instruction (it waited for a core) is judged by that record, so the split of a busy machine reads
-    like a quiet one's (docs/how-it-works.md, "The native probe")."""
+    like a quiet one's (docs/how-it-works.md, "The native probe"). A read that finds the thread running
+    at a site where it is usually blocked (a lock's acquire, a join) is its wake-up from that wait.
+
+    (Turning "moved on" reads into C at a site often seen staying was tried and dropped: in a loop of
+    tiny calls the thread is back on the same instruction at a poll often enough, under load, to make
+    ``dict.get`` read as a C call. Short C calls are caught by the generic-call rule instead.)"""
 
     __slots__ = ("seen",)
     MIN_SEEN = 2  # clear reads before a site's record is trusted
@@ -147,6 +161,8 @@ class SiteRecords:
                 record = self.seen[site] = [0, 0, 0, 0, 0]
             if record is not None:
                 record[slot] += 1
+            if kind == C_CALL and record is not None and record[2] >= self.MIN_SEEN and record[2] > record[0]:
+                return WOKEN  # running where it is usually blocked (a lock, a join): woken from that wait
             if kind != SAME_LONG and kind != MOVED_LONG:
                 return kind
         if record is None:
@@ -161,10 +177,11 @@ class SiteRecords:
 
 
 def _call_opcodes() -> bytes:
-    """(opcode, 1 | 2) pairs, specialized opcodes included, of instructions under which the thread runs C
-    code it called: 1 for call instructions that may call a C function, 2 on 3.11+ for the generic forms
-    of the operator instructions (``_SLOT_OPS``). On 3.10, which does not specialize, operators on ints would
-    count as C too, so only calls count there."""
+    """(opcode, 1 | 2 | 3 | 4) pairs, specialized opcodes included, of instructions under which the thread
+    runs C code it called: 1 for call instructions that may call a C function, 2 on 3.11+ for the generic
+    forms of the operator instructions (``_SLOT_OPS``; 3 for BINARY_OP, whose oparg says more), 4 on
+    3.11+ for the generic call forms (``_GENERIC_CALLS``). On 3.10, which does not specialize, operators on
+    ints would count as C too, so only calls count there (and all of them are watched)."""
     import dis
     import opcode
 
@@ -179,6 +196,7 @@ def _call_opcodes() -> bytes:
     if sys.version_info >= (3, 11):
         calls.update({names[n]: 3 if n.startswith("BINARY_OP") else 2
                       for n in _SLOT_OPS if n in names and 0 <= names[n] < 256})
+        calls.update({names[n]: 4 for n in _GENERIC_CALLS if n in names and 0 <= names[n] < 256})
     return bytes(b for op in sorted(calls) for b in (op, calls[op]))
 
 
@@ -193,11 +211,11 @@ def _sure_opargs() -> bytes:
     return bytes(i for i, entry in enumerate(ops) if entry[0] in want and i < 256)
 
 
-def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], int] | None:
-    """``sleep_probe(seconds) -> kind`` (see ``_stackread.c``) for the given thread, or None where the
-    probe is not available: it needs the C extension, Linux x86-64/arm64 and ``process_vm_readv`` on the
-    process itself (no ptrace, no signal). ``ADVISOR_NATIVE_PROBE=off`` turns it off (the split then
-    rests on GIL hand-over timing alone, docs/how-it-works.md)."""
+def native_probe(thread_ident: int, native_id: int | None) -> Callable[[float], tuple] | None:
+    """``sleep_probe(seconds) -> (kind, probe seconds, site, code)`` (see ``_stackread.c``) for the given
+    thread, or None where the probe is not available: it needs the C extension, Linux x86-64/arm64 and
+    ``process_vm_readv`` on the process itself (no ptrace, no signal). ``ADVISOR_NATIVE_PROBE=off`` turns it
+    off (the split then rests on GIL hand-over timing alone, docs/how-it-works.md)."""
     if os.environ.get("ADVISOR_NATIVE_PROBE", "").lower() in ("off", "0", "no") or native_id is None:
         return None
     if os.environ.get("ADVISOR_STACK_READER", "") == "python":
