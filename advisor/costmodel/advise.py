@@ -134,9 +134,12 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
     That shortest call is the cheapest Python call (``MIN_CALL_S``), unless the sampler saw the calls last:
     a call seen across k consecutive samples (the same frame, not a new call) lasted at least k − 1
     gaps between samples (the run's wall time over its samples: longer than the interval under load),
-    so seen calls of s samples on average lasted at least (s − 1) gaps on average. That bound goes to
-    zero smoothly as s goes to 1 (back-to-back tiny calls read as a new call at every sample, one sample
-    each), with no step in between. Used only where the calls were not counted (``counted_calls``)."""
+    so seen calls of s samples on average lasted at least (s − 1) gaps on average. It is used only where
+    s ≥ 2: back-to-back tiny calls read as a new call at every sample (s = 1), and now and then two of
+    them read as one (s a little over 1: a 1 us ``__mul__`` at s = 1.4 would get a ceiling of 1.4 calls
+    a step against 272 true), so below 2 the ceiling stays at the cheapest call: too high a ceiling only
+    widens the low estimate, too low a one would hide the boundary cost. Used only where the calls were
+    not counted (``counted_calls``), which is the default sample mode's exception."""
     if analysis.step_s <= 0:
         return 1.0
     per_step = h.inclusive_split.total / analysis.step_s * step_mean_s(analysis)
@@ -148,7 +151,7 @@ def calls_ceiling(h: Hotspot, analysis: Analysis) -> float:
     gap = max(prof.interval_s, prof.wall_s / prof.samples) if prof.samples > 0 else prof.interval_s
     if seen is not None and seen.calls > 0 and gap > 0:
         span = seen.inclusive_s / seen.calls / gap  # samples per seen call, on average
-        if span > 1:
+        if span >= 2:
             shortest = max(shortest, (span - 1) * gap)
     return max(1.0, per_step / shortest)
 
