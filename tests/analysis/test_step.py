@@ -8,7 +8,7 @@ from advisor.analysis.step import candidates, match_step, track_invocations
 
 def choose_step(cands, t, user, names=None):
     return choose_function(cands, t.above, user, names)
-from advisor.model import FrameKey
+from advisor.model import Candidate, FrameKey
 
 MAIN, EPOCH, STEP, FWD = 0, 1, 2, 3
 KEYS = [FrameKey("/w/t.py", "main", 1), FrameKey("/w/t.py", "train_epoch", 5),
@@ -58,6 +58,18 @@ def test_user_code_preferred_over_library():
     # pretend train_step is library code: forward (user, same calls, less time) wins
     best = choose_step(candidates(t, KEYS), t, [True, True, False, True])
     assert best.frame in (EPOCH, FWD)
+
+
+def test_a_user_function_named_as_a_step_wins_over_a_heavy_library_one_called_less():
+    # a short torch run: a library wrapper around import-time work (2 calls, most of the run) against 30
+    # calls of the script's own train_step (a tenth of its weight)
+    lib, step = Candidate(frame=0, calls=2, inclusive_s=2.9), Candidate(frame=1, calls=30, inclusive_s=0.33)
+    names = ["_disable_dynamo.<locals>.inner", "train_step"]
+    assert choose_function([lib, step], {}, [False, True], names).frame == 1
+    # not when the user function is not named as a step, nor when it is called less often
+    assert choose_function([lib, step], {}, [False, True], ["inner", "helper"]).frame == 0
+    rare = Candidate(frame=1, calls=2, inclusive_s=0.33)
+    assert choose_function([lib, rare], {}, [False, True], names).frame == 0
 
 
 def test_match_step_forms():

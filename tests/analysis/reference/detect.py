@@ -150,6 +150,10 @@ def choose_function(cands: list[Candidate], above: dict[int, set[int]], user: li
     users = [c for c in cands if user[c.frame]]
     if users and users[0].inclusive_s >= stepmod.USER_PREFERENCE * best.inclusive_s:
         best = users[0]
+    elif names is not None and not user[best.frame]:
+        named = [c for c in users if named_step(names[c.frame]) and c.calls >= max(best.calls, 3)]
+        if named:
+            best = named[0]
     pool = users if user[best.frame] else cands
     while True:
         if names is not None and named_step(names[best.frame]):
