@@ -106,7 +106,10 @@ def _parse_advisor(run: Run, work: Path, phases: list[str]) -> None:
     run.top = [(h.key.qualname, h.self_share) for h in analysis.hotspots[:5]]
     advice = work / "adv" / "advice.json"
     if advice.is_file():
-        run.verdicts = {k["function"]: [k.get("verdict"), k.get("self_share", 0.0)]
+        # the verdict a user sees: the item a function points to ("see #1: Tune the cyclic GC") where an
+        # item owns its time, else its own
+        run.verdicts = {k["function"]: [f"see:{k['see']['kind']}" if k.get("see") else k.get("verdict"),
+                                        k.get("self_share", 0.0)]
                         for k in json.loads(advice.read_text()).get("kernels", [])}
 
 
